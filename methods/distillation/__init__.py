@@ -1,0 +1,1 @@
+"""Distillation methods (see README). Modules register themselves on import."""

@@ -1,0 +1,36 @@
+"""Export one PyTorch model to every format the requested targets run."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from suite.artifacts import ExportedArtifact
+from suite.tracks.torch_models import count_params
+
+
+def export_torch_model(model, input_shape: tuple[int, ...], formats: tuple[str, ...], workdir: Path,
+                       stem: str, info: dict[str, Any] | None = None,
+                       params: tuple[int, int] | None = None) -> list[ExportedArtifact]:
+    """ONNX (cpu), TorchScript (cpu-torch) and, via the tf-keras port of the same weights, TFLite (edge)."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    total, nonzero = params or count_params(model)
+    layout = "NCHW" if len(input_shape) == 3 else "flat"
+    base = dict(params=total, nonzero_params=nonzero, info=dict(info or {}))
+    artifacts = []
+    if "onnx" in formats:
+        from methods.export.onnx_export import export_onnx
+        artifacts.append(ExportedArtifact("onnx", export_onnx(model, input_shape, workdir / f"{stem}.onnx"),
+                                          input_layout=layout, framework="torch", **base))
+    if "torchscript" in formats:
+        from methods.export.torchscript_export import export_torchscript
+        artifacts.append(ExportedArtifact("torchscript", export_torchscript(model, input_shape, workdir / f"{stem}.ts"),
+                                          input_layout=layout, framework="torch", **base))
+    if "tflite" in formats:
+        from methods.export.tflite_export import keras_to_tflite
+        from suite.tracks.keras_port import keras_input_layout, torch_to_keras
+        keras_model = torch_to_keras(model, input_shape)
+        artifacts.append(ExportedArtifact("tflite", keras_to_tflite(keras_model, workdir / f"{stem}.tflite"),
+                                          input_layout=keras_input_layout(input_shape), framework="tensorflow",
+                                          **base))
+    return artifacts

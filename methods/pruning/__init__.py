@@ -1,0 +1,1 @@
+"""Pruning methods (see README). Modules register themselves on import."""

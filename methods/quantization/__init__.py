@@ -1,0 +1,1 @@
+"""Quantization methods (see README). Modules register themselves on import."""

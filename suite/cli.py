@@ -1,0 +1,44 @@
+"""`slimbench` command line. Each subcommand lives in suite/commands/<name>.py with register(subparsers)."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from suite.errors import SlimBenchError
+
+COMMAND_MODULES = [
+    "suite.commands.listing",
+    "suite.commands.run",
+    "suite.commands.show",
+    "suite.commands.bench",
+    "suite.commands.train",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="slimbench", description="Benchmark neural-network compression methods "
+                                     "on fixed tracks and real deployment runtimes.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # TF-MOT needs tf-keras; set before any TF import
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SlimBenchError as exc:
+        print(f"slimbench: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("slimbench: interrupted (records already written are intact)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""slimbench bench harness"""
+
+
+def register(sub):
+    p = sub.add_parser("bench", help="benchmarks of SlimBench itself")
+    p.add_argument("what", choices=["harness"], help="harness: latency-loop overhead vs a bare runtime loop")
+    p.add_argument("--track", default="mnist-lenet5")
+    p.add_argument("--target", default="cpu", choices=["cpu", "edge"])
+    p.add_argument("--tolerance", type=float, default=0.05)
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from suite.bench import bench_harness
+
+    r = bench_harness(args.track, args.target)
+    print(f"{r['track']} on {r['target']}: harness p50 {r['harness_p50_ms']:.4f} ms, bare loop p50 "
+          f"{r['bare_p50_ms']:.4f} ms, ratio {r['overhead_ratio']:.3f} "
+          f"({r['rounds']} interleaved rounds x {r['queries_per_round']} queries)")
+    ok = abs(r["overhead_ratio"] - 1) <= args.tolerance
+    print("PASS" if ok else "FAIL", f"(tolerance ±{args.tolerance:.0%})")
+    return 0 if ok else 1

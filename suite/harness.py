@@ -1,0 +1,241 @@
+"""Runs (method x track x target): apply the method, measure its artifact in the target runtime,
+write one record. A method that fails yields a *failed* record with the reason; the session goes on."""
+from __future__ import annotations
+
+import json
+import shlex
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from suite.artifacts import ExportedArtifact, pick_artifact
+from suite.data.guard import forbid_test_access
+from suite.data.splits import Split
+from suite.errors import ArtifactFormatError, SlimBenchError, TargetUnavailableError
+from suite.measure.latency import LatencySettings
+from suite.records import provenance
+from suite.records.store import RecordStore
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    track: str
+    method: str
+    target: str
+    seed: int = 0
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def command(self) -> str:
+        parts = ["slimbench", "run", "--track", self.track, "--method", self.method, "--target", self.target,
+                 "--seed", str(self.seed)]
+        for key, value in sorted(self.params.items()):
+            parts += ["--param", f"{key}={_param_str(value)}"]
+        return shlex.join(parts)
+
+
+def _param_str(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+@dataclass
+class Measured:
+    artifact: ExportedArtifact
+    runner: Any
+    feed_x: np.ndarray
+    accuracy: float
+    predictions: np.ndarray
+
+
+class Session:
+    """One benchmarking session. fp32 baselines are built once per (track, target) and re-timed,
+    interleaved, next to every method so that speedups are same-session ratios."""
+
+    def __init__(self, store: Path | RecordStore, settings: LatencySettings | None = None,
+                 workdir: Path | None = None, measure_memory: bool = True, kind: str = "run"):
+        self.store = store if isinstance(store, RecordStore) else RecordStore(Path(store))
+        self.settings = settings or LatencySettings()
+        self.id = uuid.uuid4().hex[:12]
+        self.workdir = Path(workdir or Path.cwd() / ".slimbench-work") / self.id
+        self.measure_memory = measure_memory
+        self.kind = kind
+        self._baselines: dict[tuple[str, str], Measured] = {}
+
+    # -- resolution ---------------------------------------------------------------------------
+    @staticmethod
+    def resolve(spec: RunSpec):
+        from methods.resolve import resolve_method
+        from suite.targets import get_target
+        from suite.tracks import get_track
+
+        track, target = get_track(spec.track), get_target(spec.target)
+        method = resolve_method(spec.method, spec.params)
+        return track, method, target
+
+    # -- one run ------------------------------------------------------------------------------
+    def run(self, spec: RunSpec) -> dict:
+        """Resolve, check, run and record. Configuration errors (unknown names, bad params, unavailable
+        target, incompatible formats) raise before anything is written; everything after yields a record."""
+        track, method, target = self.resolve(spec)
+        reason = target.unavailable_reason()
+        if reason:
+            raise TargetUnavailableError(f"target {target.name!r} is not available here: {reason}")
+        if not set(method.formats) & set(target.formats):
+            raise ArtifactFormatError(
+                f"method {spec.method!r} produces {', '.join(method.formats)} artifacts; target {target.name!r} "
+                f"runs {', '.join(target.formats)}")
+        record = self._base_record(spec, track, method)
+        phase = "method"
+        try:
+            splits = track.load_splits()
+            artifacts = self._apply(method, track, target, splits, spec)
+            phase = "export"
+            artifact = pick_artifact(artifacts, target.formats)
+            if artifact is None:
+                raise ArtifactFormatError(f"method {spec.method!r} returned {[a.format for a in artifacts]}; "
+                                          f"target {target.name!r} runs {', '.join(target.formats)}")
+            phase = "measure"
+            measured = self._measure(track, target, splits, artifact, is_baseline=(spec.method == "fp32"))
+            record["provenance"]["threads"] = measured.pop("threads")
+            record.update(measured)
+            record["status"] = "ok"
+        except Exception as exc:  # the method (or its artifact) failed: record it, keep the session going
+            record["status"] = "failed"
+            record["error"] = {"type": type(exc).__name__, "message": str(exc) or repr(exc), "phase": phase,
+                               "traceback": traceback.format_exc()[-20000:]}
+        record["provenance"]["runtime"] = {"target": target.name, "runtime": target.runtime,
+                                           "version": target.runtime_version()}
+        path = self.store.write(record)
+        return json.loads(path.read_text())
+
+    def _base_record(self, spec: RunSpec, track, method) -> dict:
+        splits_sha = {}
+        try:
+            from suite.data.fetch import load_card
+            splits_sha = {n: s["sha256"] for n, s in load_card(track.dataset)["files"].items()}
+        except SlimBenchError:
+            pass
+        return {
+            "kind": self.kind,
+            "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "config": {
+                "track": spec.track, "method": spec.method, "method_params": method.params(),
+                "method_family": method.family, "method_framework": method.framework,
+                "method_source_sha256": getattr(method, "source_sha256", None),
+                "target": spec.target, "seed": spec.seed, "budget": track.budget.to_dict(),
+                "latency_settings": self.settings.to_dict(), "command": spec.command(),
+            },
+            "provenance": {**provenance.collect(), "dataset": {"name": track.dataset, "sha256": splits_sha},
+                           "checkpoint_sha256": track.meta.get("sha256"), "session": self.id},
+        }
+
+    def _context(self, track, target, splits, seed: int, stem: str):
+        from methods.base import MethodContext
+
+        calib = splits.calibration
+        n = track.budget.calibration_samples
+        return MethodContext(
+            track=track.name, input_shape=track.input_shape, num_classes=track.num_classes,
+            train=splits.train, validation=splits.validation, calibration=Split(calib.x[:n], calib.y[:n]),
+            budget=track.budget, seed=seed, workdir=self.workdir / stem, formats=target.formats)
+
+    def _apply(self, method, track, target, splits, spec: RunSpec) -> list[ExportedArtifact]:
+        from suite.tracks.base import ReferenceModel
+        from suite.tracks.training import seed_everything
+
+        stem = f"{track.name}__{spec.method.replace('/', '_').replace(':', '_')}__{target.name}__{uuid.uuid4().hex[:6]}"
+        context = self._context(track, target, splits, spec.seed, stem)
+        seed_everything(spec.seed)
+        with forbid_test_access(f"method {spec.method!r}"):
+            out = method.apply(ReferenceModel(track), context)
+        artifacts = [out] if isinstance(out, ExportedArtifact) else list(out or [])
+        if not artifacts:
+            raise SlimBenchError(f"method {spec.method!r} returned no artifact")
+        return artifacts
+
+    # -- measurement --------------------------------------------------------------------------
+    def _load(self, target, artifact: ExportedArtifact, test: Split) -> Measured:
+        from suite.measure.accuracy import predict_all, top1
+        from suite.targets.base import to_layout
+
+        runner = target.load(artifact)
+        feed_x = to_layout(test.x.astype(artifact.input_dtype, copy=False), artifact.input_layout)
+        predictions = predict_all(runner, feed_x)
+        return Measured(artifact, runner, feed_x, top1(predictions, test.y), predictions)
+
+    def baseline(self, track, target, splits) -> Measured:
+        """The fp32 artifact of (track, target), built once per session."""
+        key = (track.name, target.name)
+        if key not in self._baselines:
+            from methods.baseline import Fp32
+            context = self._context(track, target, splits, 0, f"{track.name}__fp32-baseline__{target.name}")
+            from suite.tracks.base import ReferenceModel
+            artifact = pick_artifact(Fp32().apply(ReferenceModel(track), context), target.formats)
+            self._baselines[key] = self._load(target, artifact, splits.test)
+        return self._baselines[key]
+
+    def _measure(self, track, target, splits, artifact: ExportedArtifact, is_baseline: bool) -> dict:
+        from suite.measure.latency import measure_offline, measure_single_stream
+        from suite.measure.memory import measure_peak_memory
+
+        test = splits.test
+        base = self.baseline(track, target, splits)
+        this = base if is_baseline else self._load(target, artifact, test)
+        fns, xs = {"method": this.runner.predict}, {"method": this.feed_x}
+        if not is_baseline:
+            fns["fp32"], xs["fp32"] = base.runner.predict, base.feed_x
+        single = measure_single_stream(fns, xs, self.settings)
+        offline = measure_offline(fns, xs, self.settings)
+        base_single = single["method"] if is_baseline else single["fp32"]
+        base_offline = offline["method"] if is_baseline else offline["fp32"]
+        notes = []
+        speed_single = base_single["p50_ms"] / single["method"]["p50_ms"]
+        speed_offline = offline["method"]["samples_per_s"] / base_offline["samples_per_s"]
+        if speed_single < 1.0 and not is_baseline:
+            notes.append(f"slower than fp32 at batch 1 on {target.name} ({speed_single:.2f}x): per-call overhead "
+                         f"dominates tiny models; see the offline (batch {self.settings.offline_batch}) speedup")
+        memory = measure_peak_memory(target.name, artifact, track.input_shape) if self.measure_memory else None
+        size = {
+            "artifact_bytes": artifact.bytes, "gzip_bytes": artifact.gzip_bytes(),
+            "params": int(artifact.params), "nonzero_params": int(artifact.nonzero_params),
+            "baseline_artifact_bytes": base.artifact.bytes,
+            "compression_ratio": base.artifact.bytes / artifact.bytes,
+            "gzip_compression_ratio": base.artifact.gzip_bytes() / artifact.gzip_bytes(),
+        }
+        return {
+            "results": {
+                "accuracy": this.accuracy, "accuracy_fp32": base.accuracy,
+                "accuracy_delta_pp": (this.accuracy - base.accuracy) * 100, "test_samples": int(len(test)),
+                "prediction_agreement_fp32": float((this.predictions == base.predictions).mean()),
+                "latency_single_stream": single["method"],
+                "baseline_latency_single_stream": None if is_baseline else base_single,
+                "speedup_single_stream": 1.0 if is_baseline else speed_single,
+                "throughput_offline": offline["method"],
+                "baseline_throughput_offline": None if is_baseline else base_offline,
+                "speedup_offline": 1.0 if is_baseline else speed_offline,
+                "memory": memory, "size": size, "method_info": _jsonable(artifact.info), "notes": notes,
+            },
+            "artifact": {"format": artifact.format, "sha256": artifact.sha256(), "bytes": artifact.bytes,
+                         "input_layout": artifact.input_layout, "framework": artifact.framework},
+            "threads": this.runner.threads,
+        }
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    return value

@@ -1,0 +1,1 @@
+"""Records: one self-contained, schema-validated JSON file per run."""

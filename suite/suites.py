@@ -1,0 +1,72 @@
+"""Named suites: lists of RunSpecs, run by `slimbench run --suite NAME`."""
+from __future__ import annotations
+
+from typing import Callable
+
+from suite.harness import RunSpec
+
+SUITES: dict[str, Callable[[], list[RunSpec]]] = {}
+
+
+def register_suite(name: str, description: str):
+    def deco(fn):
+        fn.description = description
+        SUITES[name] = fn
+        return fn
+    return deco
+
+
+def matrix(tracks: list[str], methods: list[str], targets: list[str], seed: int = 0) -> list[RunSpec]:
+    """Every (track, method, target) whose artifact formats meet; incompatible pairs are left out."""
+    from methods import METHODS
+    from suite.targets import TARGETS
+
+    specs = []
+    for track in tracks:
+        for method in methods:
+            formats = set(METHODS.get(method).formats)
+            for target in targets:
+                if formats & set(TARGETS.get(target).formats):
+                    specs.append(RunSpec(track, method, target, seed))
+    return specs
+
+
+def family_methods(family: str) -> list[str]:
+    from methods import METHODS
+    return [m.name for m in METHODS if m.family == family]
+
+
+@register_suite("default", "digits + MNIST tracks, fp32 and the default methods, on cpu and edge")
+def default_suite() -> list[RunSpec]:
+    from methods import METHODS
+    methods = [m.name for m in METHODS if m.in_default_suite]
+    methods.sort(key=lambda n: n != "fp32")  # baselines first
+    return matrix(["digits-mlp", "mnist-lenet300", "mnist-lenet5"], methods, ["cpu", "edge"])
+
+
+@register_suite("smoke", "digits-mlp only, fp32 on cpu and edge (seconds)")
+def smoke_suite() -> list[RunSpec]:
+    return matrix(["digits-mlp"], ["fp32"], ["cpu", "edge"])
+
+
+@register_suite("quantization", "every quantization method on the MNIST tracks, on every target that runs it")
+def quantization_suite() -> list[RunSpec]:
+    return matrix(["mnist-lenet300", "mnist-lenet5"], ["fp32"] + family_methods("quantization"),
+                  ["cpu", "edge", "cpu-torch"])
+
+
+@register_suite("pruning", "every pruning method on the MNIST tracks")
+def pruning_suite() -> list[RunSpec]:
+    return matrix(["mnist-lenet300", "mnist-lenet5"], ["fp32"] + family_methods("pruning"), ["cpu", "edge"])
+
+
+@register_suite("distillation", "every distillation method on the MNIST tracks")
+def distillation_suite() -> list[RunSpec]:
+    return matrix(["mnist-lenet300", "mnist-lenet5"], ["fp32"] + family_methods("distillation"), ["cpu", "edge"])
+
+
+def get_suite(name: str) -> list[RunSpec]:
+    from suite.errors import UnknownNameError
+    if name not in SUITES:
+        raise UnknownNameError("suite", name, list(SUITES))
+    return SUITES[name]()

@@ -1,0 +1,132 @@
+"""Track: fixed dataset + fixed reference model (with its checkpoint) + fixed budget."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+from suite.errors import ChecksumError, SlimBenchError
+from suite.paths import CHECKPOINTS
+from suite.tracks.training import TrainRecipe
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What a method may spend on a track."""
+    finetune_epochs: int
+    calibration_samples: int
+    wall_time_s: float
+    memory_mb: int
+    finetune_lr: float = 0.01
+    batch_size: int = 128
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Track:
+    name: ClassVar[str]
+    description: ClassVar[str]
+    dataset: ClassVar[str]
+    input_shape: ClassVar[tuple[int, ...]]  # per sample, torch layout
+    num_classes: ClassVar[int] = 10
+    budget: ClassVar[Budget]
+    recipe: ClassVar[TrainRecipe]
+    # Extra architectures a method may build (e.g. distillation students/teachers): name -> builder.
+    architectures: ClassVar[dict[str, Callable[[], Any]]] = {}
+
+    # -- architecture -------------------------------------------------------------------------
+    def build_torch(self):
+        """The reference architecture, randomly initialised."""
+        raise NotImplementedError
+
+    def build_architecture(self, name: str):
+        try:
+            return self.architectures[name]()
+        except KeyError:
+            from suite.errors import UnknownNameError
+            raise UnknownNameError(f"architecture of track {self.name}", name, list(self.architectures)) from None
+
+    # -- data -------------------------------------------------------------------------------
+    def load_splits(self):
+        from suite.data import load_dataset
+        return load_dataset(self.dataset)
+
+    # -- reference checkpoint -----------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return CHECKPOINTS / f"{self.name}.pt"
+
+    @property
+    def meta_path(self) -> Path:
+        return CHECKPOINTS / f"{self.name}.json"
+
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        if not self.meta_path.exists():
+            raise SlimBenchError(
+                f"track {self.name!r} has no reference checkpoint yet ({self.meta_path}); "
+                f"train it with: slimbench train-reference --track {self.name}")
+        return json.loads(self.meta_path.read_text())
+
+    @property
+    def reference_accuracy(self) -> float:
+        return float(self.meta["reference_accuracy"])
+
+    @property
+    def checkpoint_sha256(self) -> str:
+        return self.meta["sha256"]
+
+    def reference_torch(self):
+        """The reference model with its committed weights (sha256-verified, weights_only loading)."""
+        import torch
+
+        from suite.data.fetch import sha256_file
+
+        found = sha256_file(self.checkpoint_path)
+        if found != self.checkpoint_sha256:
+            raise ChecksumError(f"{self.checkpoint_path}: sha256 {found} != {self.checkpoint_sha256} recorded in "
+                                f"{self.meta_path}; re-train with `slimbench train-reference --track {self.name}`")
+        model = self.build_torch()
+        model.load_state_dict(torch.load(self.checkpoint_path, map_location="cpu", weights_only=True))
+        return model.eval()
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "dataset": self.dataset, "input_shape": list(self.input_shape),
+                "budget": self.budget.to_dict(), "description": self.description}
+
+
+@dataclass
+class ReferenceModel:
+    """What a method receives: the reference weights in each framework, plus track metadata (never data)."""
+    track: Track
+    _torch_cache: Any = field(default=None, repr=False)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return self.track.input_shape
+
+    @property
+    def num_classes(self) -> int:
+        return self.track.num_classes
+
+    @property
+    def sha256(self) -> str:
+        return self.track.checkpoint_sha256
+
+    def torch(self):
+        """A fresh copy of the reference model in PyTorch (safe to modify)."""
+        import copy
+        if self._torch_cache is None:
+            self._torch_cache = self.track.reference_torch()
+        return copy.deepcopy(self._torch_cache)
+
+    def keras(self):
+        """The same weights in a tf-keras model (ported, not retrained)."""
+        from suite.tracks.keras_port import torch_to_keras
+        return torch_to_keras(self.torch(), self.input_shape)
+
+    def build_architecture(self, name: str):
+        return self.track.build_architecture(name)
