@@ -1,0 +1,1 @@
+"""System set-up the test suite needs beyond the venv (run by `make test` before pytest)."""
