@@ -43,6 +43,16 @@ def load_method_file(spec: str) -> type[Method]:
     return cls
 
 
+def resolve_method_class(spec: str) -> type[Method]:
+    """The class a spec names (a chain resolves to ChainMethod after checking every stage exists)."""
+    if "+" in spec:
+        from methods.chain import ChainMethod
+        for stage in spec.split("+"):
+            load_method_class(stage.strip())
+        return ChainMethod
+    return load_method_class(spec)
+
+
 def resolve_method(spec: str, params: dict[str, Any] | None = None) -> Method:
     params = dict(params or {})
     if "+" in spec:

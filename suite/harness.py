@@ -70,29 +70,33 @@ class Session:
     # -- resolution ---------------------------------------------------------------------------
     @staticmethod
     def resolve(spec: RunSpec):
-        from methods.resolve import resolve_method
+        """Track, method class and target; unknown names raise UnknownNameError listing the valid ones."""
+        from methods.resolve import resolve_method_class
         from suite.targets import get_target
         from suite.tracks import get_track
 
-        track, target = get_track(spec.track), get_target(spec.target)
-        method = resolve_method(spec.method, spec.params)
-        return track, method, target
+        return get_track(spec.track), resolve_method_class(spec.method), get_target(spec.target)
 
     # -- one run ------------------------------------------------------------------------------
     def run(self, spec: RunSpec) -> dict:
-        """Resolve, check, run and record. Configuration errors (unknown names, bad params, unavailable
-        target, incompatible formats) raise before anything is written; everything after yields a record."""
-        track, method, target = self.resolve(spec)
+        """Resolve, check, run and record. Unknown names, an unavailable target and incompatible formats
+        raise before anything is written; from the method's config on, every outcome yields a record."""
+        from methods.resolve import resolve_method
+
+        track, method_cls, target = self.resolve(spec)
         reason = target.unavailable_reason()
         if reason:
             raise TargetUnavailableError(f"target {target.name!r} is not available here: {reason}")
-        if not set(method.formats) & set(target.formats):
+        if not set(method_cls.formats) & set(target.formats):
             raise ArtifactFormatError(
-                f"method {spec.method!r} produces {', '.join(method.formats)} artifacts; target {target.name!r} "
-                f"runs {', '.join(target.formats)}")
-        record = self._base_record(spec, track, method)
-        phase = "method"
+                f"method {spec.method!r} produces {', '.join(method_cls.formats)} artifacts; target "
+                f"{target.name!r} runs {', '.join(target.formats)}")
+        record = self._base_record(spec, track, method_cls)
+        phase = "config"
         try:
+            method = resolve_method(spec.method, spec.params)
+            record["config"]["method_params"] = method.params()
+            phase = "method"
             splits = track.load_splits()
             artifacts = self._apply(method, track, target, splits, spec)
             phase = "export"
@@ -105,7 +109,7 @@ class Session:
             record["provenance"]["threads"] = measured.pop("threads")
             record.update(measured)
             record["status"] = "ok"
-        except Exception as exc:  # the method (or its artifact) failed: record it, keep the session going
+        except Exception as exc:  # bad config, a crashing method or artifact: record it, keep the session going
             record["status"] = "failed"
             record["error"] = {"type": type(exc).__name__, "message": str(exc) or repr(exc), "phase": phase,
                                "traceback": traceback.format_exc()[-20000:]}
@@ -114,7 +118,7 @@ class Session:
         path = self.store.write(record)
         return json.loads(path.read_text())
 
-    def _base_record(self, spec: RunSpec, track, method) -> dict:
+    def _base_record(self, spec: RunSpec, track, method_cls) -> dict:
         splits_sha = {}
         try:
             from suite.data.fetch import load_card
@@ -125,9 +129,9 @@ class Session:
             "kind": self.kind,
             "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "config": {
-                "track": spec.track, "method": spec.method, "method_params": method.params(),
-                "method_family": method.family, "method_framework": method.framework,
-                "method_source_sha256": getattr(method, "source_sha256", None),
+                "track": spec.track, "method": spec.method, "method_params": dict(spec.params),
+                "method_family": method_cls.family, "method_framework": method_cls.framework,
+                "method_source_sha256": getattr(method_cls, "source_sha256", None),
                 "target": spec.target, "seed": spec.seed, "budget": track.budget.to_dict(),
                 "latency_settings": self.settings.to_dict(), "command": spec.command(),
             },
