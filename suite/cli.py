@@ -14,6 +14,8 @@ COMMAND_MODULES = [
     "suite.commands.show",
     "suite.commands.bench",
     "suite.commands.train",
+    "suite.commands.leaderboard",
+    "suite.commands.publish",
 ]
 
 
