@@ -58,13 +58,15 @@ class Session:
     interleaved, next to every method so that speedups are same-session ratios."""
 
     def __init__(self, store: Path | RecordStore, settings: LatencySettings | None = None,
-                 workdir: Path | None = None, measure_memory: bool = True, kind: str = "run"):
+                 workdir: Path | None = None, measure_memory: bool = True, kind: str = "run",
+                 isolation=None):
         self.store = store if isinstance(store, RecordStore) else RecordStore(Path(store))
         self.settings = settings or LatencySettings()
         self.id = uuid.uuid4().hex[:12]
         self.workdir = Path(workdir or Path.cwd() / ".slimbench-work") / self.id
         self.measure_memory = measure_memory
         self.kind = kind
+        self.isolation = isolation  # suite.submission.isolation.IsolationSettings for submitted methods
         self._baselines: dict[tuple[str, str], Measured] = {}
 
     # -- resolution ---------------------------------------------------------------------------
@@ -72,10 +74,15 @@ class Session:
     def resolve(spec: RunSpec):
         """Track, method class and target; unknown names raise UnknownNameError listing the valid ones."""
         from methods.resolve import resolve_method_class
+        from suite.submission.proxy import is_submitted, submitted_method_class
         from suite.targets import get_target
         from suite.tracks import get_track
 
-        return get_track(spec.track), resolve_method_class(spec.method), get_target(spec.target)
+        track, target = get_track(spec.track), get_target(spec.target)
+        # Submitted code (a file or an entry point) is described in a worker process, never imported here.
+        method_cls = (submitted_method_class(spec.method, spec.params) if is_submitted(spec.method)
+                      else resolve_method_class(spec.method))
+        return track, method_cls, target
 
     # -- one run ------------------------------------------------------------------------------
     def run(self, spec: RunSpec) -> dict:
@@ -94,7 +101,8 @@ class Session:
         record = self._base_record(spec, track, method_cls)
         phase = "config"
         try:
-            method = resolve_method(spec.method, spec.params)
+            method = (method_cls.from_params(spec.params) if getattr(method_cls, "isolated", False)
+                      else resolve_method(spec.method, spec.params))
             record["config"]["method_params"] = method.params()
             phase = "method"
             splits = track.load_splits()
@@ -155,6 +163,8 @@ class Session:
 
         stem = f"{track.name}__{spec.method.replace('/', '_').replace(':', '_')}__{target.name}__{uuid.uuid4().hex[:6]}"
         context = self._context(track, target, splits, spec.seed, stem)
+        if getattr(method, "isolated", False):  # submitted code: own process, budget limits, store guarded
+            return method.apply_isolated(context, [self.store.root], self.isolation)
         seed_everything(spec.seed)
         with forbid_test_access(f"method {spec.method!r}"):
             out = method.apply(ReferenceModel(track), context)

@@ -1,0 +1,313 @@
+"""Run a submitted method in a separate process (`python -m suite.submission.worker`).
+
+The worker gets a fresh scratch directory (outside the store and the working directory) holding the
+request, the train/validation/calibration arrays as .npy files and the method's source file; it runs
+with the track budget's wall-time (killed when over) and memory (RLIMIT_AS) limits, a minimal
+environment (no SLIMBENCH_DATA, HOME inside the scratch directory, proxies pointing nowhere,
+internet sockets disabled) and hands back artifact files plus a JSON description (never pickle).
+Every way it can fail becomes an exception with a clear message, so the harness writes a failed
+record and the session goes on."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from suite import errors
+from suite.errors import SlimBenchError
+from suite.paths import REPO_ROOT
+from suite.submission import worker as worker_module
+
+FORMAT_LAYOUTS = ("NCHW", "NHWC", "flat")
+INPUT_DTYPES = ("float32", "float16", "int8", "uint8", "int32", "int64")
+MAX_RESULT_BYTES = 8 << 20
+DESCRIBE_WALL_S = 300.0
+DESCRIBE_MEMORY_MB = 4096
+NOWHERE_PROXY = "http://127.0.0.1:9"  # the discard port: any proxied request fails at once
+
+
+@dataclass(frozen=True)
+class IsolationSettings:
+    """Overrides for tests and `slimbench submit`; None takes the track budget's value."""
+    wall_time_s: float | None = None
+    memory_mb: int | None = None
+    check_determinism: bool = False   # apply twice with the same seed and compare
+    determinism_tol: float = 0.0      # max fraction of validation predictions allowed to differ
+
+
+class SubmittedMethodError(SlimBenchError):
+    """The submitted method raised an exception (type and message in the text)."""
+
+
+class MethodTimeoutError(SubmittedMethodError):
+    pass
+
+
+class MethodMemoryError(SubmittedMethodError):
+    pass
+
+
+class MethodCrashedError(SubmittedMethodError):
+    pass
+
+
+class NonDeterminismError(SubmittedMethodError):
+    pass
+
+
+class WorkerTraceback(Exception):
+    """Carries the worker's traceback text so that it shows in the failed record's traceback."""
+
+
+@dataclass
+class WorkerOutcome:
+    payload: dict
+    scratch: Path
+    elapsed_s: float
+
+
+def _worker_env(scratch: Path) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(scratch / "home"), "TMPDIR": str(scratch / "tmp"),
+        "PYTHONPATH": str(REPO_ROOT), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+        "SLIMBENCH_OFFLINE": "1", "SLIMBENCH_CACHE": str(scratch / "home" / "cache"),
+        "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+        "MPLCONFIGDIR": str(scratch / "tmp"), "NO_PROXY": "", "no_proxy": "",
+    }
+    for var in ("http_proxy", "https_proxy", "ftp_proxy", "all_proxy"):
+        env[var] = env[var.upper()] = NOWHERE_PROXY
+    for var in ("LANG", "LC_ALL", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "CUDA_VISIBLE_DEVICES", "VIRTUAL_ENV"):
+        if var in os.environ:
+            env[var] = os.environ[var]
+    return env
+
+
+def new_scratch() -> Path:
+    scratch = Path(tempfile.mkdtemp(prefix="slimbench-isolated-"))
+    for sub in ("home", "tmp", "data", "method", worker_module.OUT_DIR):
+        (scratch / sub).mkdir()
+    return scratch
+
+
+def localize_spec(spec: str, scratch: Path) -> str:
+    """Copy every method file a spec names into the scratch directory and point the spec at the copies."""
+    stages = []
+    for stage in spec.split("+"):
+        stage = stage.strip()
+        if ".py:" in stage:
+            file_part, _, class_name = stage.rpartition(":")
+            src = Path(file_part)
+            if not src.is_file():
+                raise SlimBenchError(f"method file {src} does not exist (spec {spec!r}; expected path/to/file.py:Class)")
+            dest = scratch / "method" / src.name
+            if dest.exists():
+                dest = scratch / "method" / f"{len(stages)}_{src.name}"
+            shutil.copyfile(src, dest)
+            stage = f"{dest}:{class_name}"
+        stages.append(stage)
+    return "+".join(stages)
+
+
+def run_worker(request: dict, scratch: Path, wall_time_s: float, who: str) -> WorkerOutcome:
+    """Start the worker, enforce the wall-time limit (killing its whole process group) and read result.json."""
+    (scratch / worker_module.REQUEST).write_text(json.dumps(request))
+    log = tempfile.TemporaryFile()  # outside the scratch dir: the method cannot rewrite its own log
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-s", "-m", "suite.submission.worker", str(scratch)],
+                            cwd=scratch, env=_worker_env(scratch), stdin=subprocess.DEVNULL, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    timed_out = False
+    try:
+        proc.wait(timeout=wall_time_s)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:
+        _kill_group(proc)
+    elapsed = time.perf_counter() - start
+    log.seek(0, os.SEEK_END)
+    log.seek(max(0, log.tell() - 4000))
+    tail = log.read().decode(errors="replace").strip()
+    log.close()
+    memory_mb = request.get("memory_mb")
+    if timed_out:
+        raise MethodTimeoutError(f"{who} exceeded its wall-time limit of {wall_time_s:g} s and was killed")
+    result_path = scratch / worker_module.RESULT
+    if proc.returncode != 0 or not result_path.is_file():
+        how = (f"was killed by signal {signal.Signals(-proc.returncode).name}" if proc.returncode < 0
+               else f"exited with status {proc.returncode}")
+        hint = (f" (its memory limit is {memory_mb} MB of address space; an allocation failure inside native "
+                "code ends the process like this)" if memory_mb else "")
+        raise MethodCrashedError(f"{who} crashed: the worker process {how} without a result{hint}. "
+                                 f"Last output: {tail[-1500:] or '(none)'}")
+    if result_path.is_symlink() or result_path.stat().st_size > MAX_RESULT_BYTES:
+        raise MethodCrashedError(f"{who}: result.json is not a plain file under {MAX_RESULT_BYTES} bytes")
+    try:
+        payload = json.loads(result_path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MethodCrashedError(f"{who}: the worker's result.json is not valid JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise MethodCrashedError(f"{who}: the worker's result.json is not an object")
+    if not payload.get("ok"):
+        raise_worker_error(payload.get("error") or {}, who, memory_mb)
+    return WorkerOutcome(payload, scratch, elapsed)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the worker and anything it started in its session
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.wait()
+
+
+def raise_worker_error(error: dict, who: str, memory_mb: int | None):
+    etype, message = str(error.get("type", "Exception")), str(error.get("message", ""))
+    cause = WorkerTraceback(str(error.get("traceback") or "(no traceback)"))
+    if etype == "MemoryError":
+        raise MethodMemoryError(f"{who} ran out of memory under its limit of {memory_mb} MB "
+                                f"(address space, from the track budget's memory_mb): MemoryError: {message}") from cause
+    known = getattr(errors, etype, None)
+    if isinstance(known, type) and issubclass(known, SlimBenchError) and known is not SlimBenchError:
+        try:
+            exc = known(message)
+        except TypeError:  # an error class with a different constructor
+            exc = SubmittedMethodError(f"{who} raised {etype}: {message}")
+        raise exc from cause
+    raise SubmittedMethodError(f"{who} raised {etype}: {message}") from cause
+
+
+def write_data(scratch: Path, context) -> dict:
+    files = {}
+    for name in ("train", "validation", "calibration"):
+        split = getattr(context, name)
+        x_file, y_file = f"data/{name}_x.npy", f"data/{name}_y.npy"
+        np.save(scratch / x_file, np.ascontiguousarray(split.x), allow_pickle=False)
+        np.save(scratch / y_file, np.ascontiguousarray(split.y), allow_pickle=False)
+        files[name] = [x_file, y_file]
+    return files
+
+
+def collect_artifacts(outcome: WorkerOutcome, dest: Path, who: str):
+    """Check the worker's artifact descriptions and move the files into the harness workdir."""
+    from suite.artifacts import FORMATS, ExportedArtifact
+
+    out_dir = (outcome.scratch / worker_module.OUT_DIR).resolve()
+    described = outcome.payload.get("artifacts")
+    if not isinstance(described, list) or not described:
+        raise SubmittedMethodError(f"{who} returned no artifact")
+    dest.mkdir(parents=True, exist_ok=True)
+    artifacts = []
+    for i, item in enumerate(described):
+        try:
+            fmt, layout, rel = item["format"], item["input_layout"], item["path"]
+            src = (out_dir / rel)
+            if fmt not in FORMATS or layout not in FORMAT_LAYOUTS or item.get("input_dtype", "float32") not in INPUT_DTYPES:
+                raise ValueError(f"format {fmt!r} / layout {layout!r} / dtype {item.get('input_dtype')!r}")
+            if src.is_symlink() or not src.is_file() or out_dir not in src.resolve().parents:
+                raise ValueError(f"{rel!r} is not a plain file under the method's workdir")
+            params, nonzero = int(item["params"]), int(item["nonzero_params"])
+            info = item.get("info") or {}
+            if not isinstance(info, dict):
+                raise ValueError("info is not an object")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SubmittedMethodError(f"{who} returned an invalid artifact description #{i}: {exc}") from None
+        target = dest / f"{i}_{src.name}"
+        shutil.move(str(src), target)
+        artifacts.append(ExportedArtifact(fmt, target, layout, params, nonzero, str(item.get("framework", "")),
+                                          info, item.get("input_dtype", "float32")))
+    return artifacts
+
+
+def apply_isolated(spec: str, params: dict, context, guard_dirs: list[Path],
+                   settings: IsolationSettings | None = None) -> list:
+    """Apply a submitted method in a worker; returns ExportedArtifacts under context.workdir."""
+    from suite.submission import storeguard
+
+    settings = settings or IsolationSettings()
+    budget = context.budget
+    wall = float(settings.wall_time_s or budget.wall_time_s)
+    memory_mb = int(settings.memory_mb or budget.memory_mb)
+    who = f"submitted method {spec!r}"
+    runs = 2 if settings.check_determinism else 1
+    results = []
+    before = storeguard.snapshot(guard_dirs)
+    try:
+        for run in range(runs):
+            scratch = new_scratch()
+            try:
+                request = {"mode": "apply", "spec": localize_spec(spec, scratch), "params": params,
+                           "track": context.track, "seed": context.seed, "formats": list(context.formats),
+                           "device": context.device, "budget": budget.to_dict(), "memory_mb": memory_mb,
+                           "data": write_data(scratch, context)}
+                outcome = run_worker(request, scratch, wall, who)
+                dest = Path(context.workdir) / (f"run{run}" if runs > 1 else "")
+                results.append((collect_artifacts(outcome, dest, who), outcome.elapsed_s))
+            finally:
+                shutil.rmtree(scratch, ignore_errors=True)
+    finally:
+        storeguard.check_and_restore(before, who)
+    artifacts, elapsed = results[0]
+    for artifact in artifacts:
+        artifact.info = {**artifact.info, "isolated": {"wall_time_s": round(elapsed, 3), "wall_limit_s": wall,
+                                                       "memory_limit_mb": memory_mb}}
+    if runs > 1:
+        report = compare_runs(artifacts, results[1][0], context, settings.determinism_tol, who)
+        for artifact in artifacts:
+            artifact.info["determinism"] = report
+    return artifacts
+
+
+def compare_runs(first: list, second: list, context, tol: float, who: str) -> dict:
+    """Same seed, two runs: byte-identical artifacts, or validation predictions within `tol`."""
+    from suite.measure.accuracy import predict_all
+    from suite.targets import TARGETS
+    from suite.targets.base import to_layout
+
+    by_format = {a.format: a for a in second}
+    report = {"runs": 2, "identical_bytes": True, "validation_disagreement": 0.0, "tolerance": tol}
+    for a in first:
+        b = by_format.get(a.format)
+        if b is None:
+            raise NonDeterminismError(f"{who}: the second run with the same seed produced no {a.format} artifact")
+        if a.sha256() == b.sha256():
+            continue
+        report["identical_bytes"] = False
+        target = next((t() for t in TARGETS if a.format in t.formats and t().unavailable_reason() is None), None)
+        if target is None:
+            raise NonDeterminismError(f"{who}: {a.format} artifacts differ between two runs with the same seed "
+                                      "and no runtime here can compare their predictions")
+        x = to_layout(context.validation.x.astype(a.input_dtype, copy=False), a.input_layout)
+        disagree = float((predict_all(target.load(a), x) != predict_all(target.load(b), x)).mean())
+        report["validation_disagreement"] = max(report["validation_disagreement"], disagree)
+    if report["validation_disagreement"] > tol:
+        raise NonDeterminismError(
+            f"{who} is not deterministic: two runs with seed {context.seed} disagree on "
+            f"{report['validation_disagreement']:.2%} of validation predictions (tolerance {tol:.2%})")
+    return report
+
+
+def describe_isolated(spec: str, params: dict, guard_dirs: list[Path] | None = None) -> dict:
+    """Class attributes and validated config of a submitted spec, read in a worker (the harness process
+    never imports the submitted file)."""
+    from suite.submission import storeguard
+
+    who = f"submitted method {spec!r}"
+    before = storeguard.snapshot(guard_dirs or [])
+    scratch = new_scratch()
+    try:
+        request = {"mode": "describe", "spec": localize_spec(spec, scratch), "params": params,
+                   "memory_mb": DESCRIBE_MEMORY_MB}
+        return run_worker(request, scratch, DESCRIBE_WALL_S, who).payload["describe"]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        storeguard.check_and_restore(before, who)

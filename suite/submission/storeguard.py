@@ -1,0 +1,104 @@
+"""Defence in depth around a submitted method: the record store must be byte-identical afterwards.
+
+The worker is never told where the store is, but a process of the same user can still find it
+(scanning the disk, /proc/<parent>/cwd). So the harness snapshots every file under the guarded
+directories before the method runs and compares afterwards. Files the method added are removed,
+files it changed or deleted are restored from the snapshot (kept in memory up to a cap; above it,
+the change is still detected and reported but cannot be undone). Either way the run is failed.
+
+Another session writing into the same store while a submitted method runs would be taken for the
+method's doing: do not share a store between concurrent sessions that run submitted methods."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from suite.errors import SlimBenchError
+
+BACKUP_CAP_BYTES = 512 << 20
+
+
+class StoreTamperingError(SlimBenchError):
+    """A submitted method changed files in the record store."""
+
+
+@dataclass
+class Snapshot:
+    roots: list[Path]
+    hashes: dict[Path, str] = field(default_factory=dict)
+    contents: dict[Path, bytes] | None = field(default_factory=dict)  # None: over the cap, detect only
+
+
+def _files(root: Path):
+    if root.is_dir():
+        for path in sorted(root.rglob("*")):
+            if path.is_file() or path.is_symlink():
+                yield path
+
+
+def snapshot(roots: list[Path]) -> Snapshot:
+    roots = sorted({Path(r).resolve() for r in roots})
+    snap = Snapshot(roots)
+    total = 0
+    for root in roots:
+        for path in _files(root):
+            data = path.read_bytes() if path.is_file() else os.readlink(path).encode()
+            snap.hashes[path] = hashlib.sha256(data).hexdigest()
+            total += len(data)
+            if snap.contents is not None:
+                snap.contents[path] = data
+                if total > BACKUP_CAP_BYTES:
+                    snap.contents = None
+    return snap
+
+
+def compare(before: Snapshot) -> tuple[list[Path], list[Path], list[Path]]:
+    """(added, changed, deleted) files under the snapshot's roots."""
+    after = snapshot(before.roots)
+    added = sorted(set(after.hashes) - set(before.hashes))
+    deleted = sorted(set(before.hashes) - set(after.hashes))
+    changed = sorted(p for p in set(after.hashes) & set(before.hashes) if after.hashes[p] != before.hashes[p])
+    return added, changed, deleted
+
+
+def restore(before: Snapshot, added: list[Path], changed: list[Path], deleted: list[Path]) -> bool:
+    """Undo the differences; False when the snapshot kept no contents (store over the cap)."""
+    for path in added:
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+    for root in before.roots:  # directories the method created
+        if root.is_dir():
+            for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+                if not any(d.iterdir()) and not any(d in k.parents for k in before.hashes):
+                    d.rmdir()
+    if before.contents is None:
+        return not changed and not deleted
+    for path in changed + deleted:
+        if path.is_symlink():
+            path.unlink()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".restore-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(before.contents[path])
+        os.replace(tmp, path)
+    return True
+
+
+def check_and_restore(before: Snapshot, who: str) -> None:
+    """Raise StoreTamperingError (after restoring what can be restored) when anything changed."""
+    added, changed, deleted = compare(before)
+    if not (added or changed or deleted):
+        return
+    restored = restore(before, added, changed, deleted)
+
+    def names(paths):
+        return ", ".join(str(p) for p in paths[:5]) + (f" (+{len(paths) - 5} more)" if len(paths) > 5 else "")
+    parts = [f"{label}: {names(paths)}" for label, paths in (("added", added), ("changed", changed),
+                                                              ("deleted", deleted)) if paths]
+    outcome = ("the previous contents were restored" if restored else
+               "the store was too large to keep a copy, so changed/deleted files could NOT be restored")
+    raise StoreTamperingError(f"{who} modified the record store while it ran ({'; '.join(parts)}); {outcome}. "
+                              "Submitted methods must write only under context.workdir")

@@ -1,0 +1,170 @@
+"""The isolated side of a submitted method: `python -m suite.submission.worker SCRATCH_DIR`.
+
+The harness writes SCRATCH_DIR/request.json and the train/validation/calibration arrays as .npy files;
+this process sets its resource limits, disables networking, builds the MethodContext, applies the
+method (or, in "describe" mode, only reads its class attributes and config) and writes
+SCRATCH_DIR/result.json plus the artifact files under SCRATCH_DIR/out. Nothing is pickled; the
+process never learns where the record store is and has no test split to read (the test-split guard
+is active as well, so `track.load_splits().test` raises TestSplitAccessError).
+
+Exit status 0 means "result.json written" (which may itself report the method's exception)."""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+from pathlib import Path
+
+RESULT = "result.json"
+REQUEST = "request.json"
+OUT_DIR = "out"
+MAX_FILE_BYTES = 4 << 30  # a single file the method writes (RLIMIT_FSIZE): keeps a runaway writer off the disk
+
+
+def set_limits(memory_mb: int | None) -> None:
+    """Hard limits (the method cannot raise them again): address space and core dumps."""
+    if memory_mb:
+        limit = int(memory_mb) * 2**20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
+
+
+def block_network() -> None:
+    """Best effort, in-process: internet sockets cannot be created (AF_UNIX stays, runtimes use it).
+    Real isolation needs a container or a network namespace; see docs/submitting.md."""
+    import socket
+
+    real_socket = socket.socket
+
+    class NoNetworkSocket(real_socket):
+        def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
+            if fileno is None and family in (-1, socket.AF_INET, socket.AF_INET6):
+                raise PermissionError("network access is disabled for submitted methods (SlimBench isolation)")
+            super().__init__(family, type, proto, fileno)
+
+    socket.socket = NoNetworkSocket
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("network access is disabled for submitted methods (SlimBench isolation)")
+
+    socket.create_connection = refuse
+    socket.getaddrinfo = refuse
+
+
+def _write_result(scratch: Path, payload: dict) -> None:
+    tmp = scratch / (RESULT + ".tmp")
+    tmp.write_text(json.dumps(payload, default=_json_default))
+    os.replace(tmp, scratch / RESULT)
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    return repr(value)
+
+
+def _error(exc: BaseException) -> dict:
+    return {"type": type(exc).__name__, "message": str(exc) or repr(exc),
+            "traceback": traceback.format_exc()[-20000:]}
+
+
+def describe(request: dict) -> dict:
+    """Class attributes and the validated config of the method spec (never applies it)."""
+    import dataclasses
+
+    from methods.resolve import resolve_method, resolve_method_class
+    from suite.errors import ConfigError
+
+    cls = resolve_method_class(request["spec"])
+    out = {"name": getattr(cls, "name", None), "family": getattr(cls, "family", None),
+           "framework": getattr(cls, "framework", None), "description": getattr(cls, "description", ""),
+           "formats": list(getattr(cls, "formats", ()) or ()), "class": cls.__name__,
+           "source_sha256": getattr(cls, "source_sha256", None), "params": None, "config_error": None}
+    try:
+        method = resolve_method(request["spec"], request.get("params") or {})
+        params = method.params()
+        out["params"] = json.loads(json.dumps(params if isinstance(params, dict) else dataclasses.asdict(params),
+                                              default=_json_default))
+    except ConfigError as exc:
+        out["config_error"] = str(exc)
+    return out
+
+
+def apply(request: dict, scratch: Path) -> dict:
+    import numpy as np
+
+    from methods.base import MethodContext
+    from methods.resolve import resolve_method
+    from suite.artifacts import ExportedArtifact
+    from suite.data.guard import forbid_test_access
+    from suite.data.splits import Split
+    from suite.tracks import get_track
+    from suite.tracks.base import Budget, ReferenceModel
+    from suite.tracks.training import seed_everything
+
+    def split(name: str) -> Split:
+        x_file, y_file = request["data"][name]
+        return Split(np.load(scratch / x_file, allow_pickle=False), np.load(scratch / y_file, allow_pickle=False))
+
+    track = get_track(request["track"])
+    method = resolve_method(request["spec"], request.get("params") or {})
+    out_dir = (scratch / OUT_DIR).resolve()
+    context = MethodContext(
+        track=track.name, input_shape=tuple(track.input_shape), num_classes=track.num_classes,
+        train=split("train"), validation=split("validation"), calibration=split("calibration"),
+        budget=Budget(**request["budget"]), seed=int(request["seed"]), workdir=out_dir,
+        formats=tuple(request["formats"]), device=request.get("device", "cpu"))
+    seed_everything(context.seed)
+    with forbid_test_access(f"method {request['spec']!r}"):
+        result = method.apply(ReferenceModel(track), context)
+    artifacts = [result] if isinstance(result, ExportedArtifact) else list(result or [])
+    described = []
+    for artifact in artifacts:
+        if not isinstance(artifact, ExportedArtifact):
+            raise TypeError(f"apply() must return ExportedArtifact(s), got {type(artifact).__name__}")
+        path = Path(artifact.path).resolve()
+        if out_dir not in path.parents:
+            raise ValueError(f"artifact {artifact.path} is outside context.workdir ({out_dir}); "
+                             "write artifacts under context.workdir")
+        described.append({"format": artifact.format, "path": str(path.relative_to(out_dir)),
+                          "input_layout": artifact.input_layout, "params": int(artifact.params),
+                          "nonzero_params": int(artifact.nonzero_params), "framework": artifact.framework,
+                          "info": artifact.info, "input_dtype": artifact.input_dtype})
+    return {"artifacts": described}
+
+
+def main(argv: list[str]) -> int:
+    scratch = Path(argv[0]).resolve()
+    request = json.loads((scratch / REQUEST).read_text())
+    set_limits(request.get("memory_mb"))
+    block_network()
+    start = time.perf_counter()
+    try:
+        if request["mode"] == "describe":
+            payload = {"ok": True, "describe": describe(request)}
+        else:
+            payload = {"ok": True, **apply(request, scratch)}
+    except MemoryError as exc:
+        payload = {"ok": False, "error": {"type": "MemoryError", "message": str(exc) or "out of memory",
+                                          "traceback": ""}}
+    except BaseException as exc:  # noqa: BLE001 - anything the method raises (SystemExit too) is its result
+        payload = {"ok": False, "error": _error(exc)}
+    payload["elapsed_s"] = time.perf_counter() - start
+    _write_result(scratch, payload)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
