@@ -1,0 +1,278 @@
+"""TensorFlow Lite / TF-MOT quantization of the tf-keras port of the reference weights (artifacts for the
+`edge` target): `tflite-int8` (full-integer PTQ), `tflite-dynamic-range`, `tflite-fp16` and `tfmot-qat`
+(quantization-aware training within the track's fine-tune budget, then full-int8 conversion)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from methods import METHODS
+from methods.base import Method
+from methods.quantization.common import check_bits, check_positive, finetune_epochs, float_params, quant_info
+from suite.artifacts import ExportedArtifact
+from suite.errors import ConfigError
+from suite.lazy import require
+
+
+def _layout(input_shape) -> str:
+    from suite.tracks.keras_port import keras_input_layout
+    return keras_input_layout(input_shape)
+
+
+def representative_dataset(x_torch_layout: np.ndarray):
+    """Representative dataset for the TFLite converter: the calibration split, NHWC, one sample per step."""
+    from methods.export.tflite_export import to_nhwc
+
+    x = to_nhwc(np.asarray(x_torch_layout, dtype=np.float32))
+
+    def gen():
+        for i in range(len(x)):
+            yield [x[i:i + 1]]
+    return gen
+
+
+def inspect_tflite(path) -> dict[str, Any]:
+    """Facts read back from the flatbuffer: weight dtypes and scale counts (per-channel or per-tensor),
+    input/output dtypes and the op list, so `info` describes the artifact rather than the request."""
+    interp_mod = require("ai_edge_litert.interpreter", "tf")
+    interpreter = interp_mod.Interpreter(model_path=str(path))
+    tensors = {d["index"]: d for d in interpreter.get_tensor_details()}
+    facts: dict[str, Any] = {
+        "input_dtype": np.dtype(interpreter.get_input_details()[0]["dtype"]).name,
+        "output_dtype": np.dtype(interpreter.get_output_details()[0]["dtype"]).name,
+    }
+    try:
+        ops = interpreter._get_ops_details()  # no public equivalent; facts only, never required
+    except Exception:  # pragma: no cover - depends on LiteRT internals
+        return facts
+    facts["ops"] = sorted({op["op_name"] for op in ops})
+    granularity, weight_dtypes = [], []
+    for op in ops:
+        if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(op["inputs"]) > 1:
+            weight = tensors.get(int(op["inputs"][1]))
+            if weight is None:
+                continue
+            scales = weight["quantization_parameters"]["scales"]
+            weight_dtypes.append(np.dtype(weight["dtype"]).name)
+            granularity.append("per-channel" if len(scales) > 1 else ("per-tensor" if len(scales) == 1 else "float"))
+    facts["weight_dtypes"] = sorted(set(weight_dtypes))
+    kinds = sorted(set(granularity))
+    facts["weight_granularity"] = kinds[0] if len(kinds) == 1 else "mixed: " + ", ".join(kinds)
+    return facts
+
+
+def _artifact(path, model_torch, context, info) -> ExportedArtifact:
+    total, nonzero = float_params(model_torch)
+    return ExportedArtifact("tflite", path, input_layout=_layout(context.input_shape), params=total,
+                            nonzero_params=nonzero, framework="tensorflow", info=info)
+
+
+@METHODS.register
+class TfliteInt8(Method):
+    name = "tflite-int8"
+    family = "quantization"
+    framework = "tensorflow"
+    description = ("TFLite full-integer post-training quantization (int8 weights/activations, int8 input/output), "
+                   "representative dataset = calibration subset")
+    formats = ("tflite",)
+    in_default_suite = True
+
+    @dataclass(frozen=True)
+    class Config:
+        weight_bits: int = 8
+        activation_bits: int = 8
+        int8_io: bool = True
+
+        def __post_init__(self):
+            check_bits(self.weight_bits, "tflite-int8.weight_bits")
+            check_bits(self.activation_bits, "tflite-int8.activation_bits")
+
+    def apply(self, model, context):
+        from methods.export.tflite_export import keras_to_tflite
+
+        torch_model = model.torch()
+        from suite.tracks.keras_port import torch_to_keras
+        keras_model = torch_to_keras(torch_model, context.input_shape)
+        path = keras_to_tflite(keras_model, context.workdir / "tflite-int8.tflite",
+                               representative=representative_dataset(context.calibration.x),
+                               int8_io=self.config.int8_io, builtin_int8_only=True)
+        facts = inspect_tflite(path)
+        info = quant_info(weight_bits=8, activation_bits=8, granularity=facts.get("weight_granularity", "unknown"),
+                          scheme="full-integer post-training (TFLite converter)",
+                          calibration_samples=len(context.calibration),
+                          calibration_method="minmax over representative dataset (TFLite converter)",
+                          calibration_split="calibration", **facts)
+        return _artifact(path, torch_model, context, info)
+
+
+@METHODS.register
+class TfliteDynamicRange(Method):
+    name = "tflite-dynamic-range"
+    family = "quantization"
+    framework = "tensorflow"
+    description = ("TFLite dynamic-range quantization: int8 weights, float activations (quantized on the fly "
+                   "inside hybrid kernels); no calibration data")
+    formats = ("tflite",)
+
+    @dataclass(frozen=True)
+    class Config:
+        weight_bits: int = 8
+
+        def __post_init__(self):
+            check_bits(self.weight_bits, "tflite-dynamic-range.weight_bits")
+
+    def apply(self, model, context):
+        from methods.export.tflite_export import keras_to_tflite
+        from suite.tracks.keras_port import torch_to_keras
+
+        torch_model = model.torch()
+        path = keras_to_tflite(torch_to_keras(torch_model, context.input_shape),
+                               context.workdir / "tflite-dynamic-range.tflite", optimize=True)
+        facts = inspect_tflite(path)
+        info = quant_info(weight_bits=8, activation_bits=None, granularity=facts.get("weight_granularity", "unknown"),
+                          scheme="dynamic range (weights int8; activations float, quantized per inference by "
+                                 "hybrid kernels)",
+                          calibration_samples=0, calibration_method="none (dynamic)", **facts)
+        return _artifact(path, torch_model, context, info)
+
+
+@METHODS.register
+class TfliteFp16(Method):
+    name = "tflite-fp16"
+    family = "quantization"
+    framework = "tensorflow"
+    description = "TFLite float16 quantization: fp16 weights (half the size), fp32 input/output"
+    formats = ("tflite",)
+
+    @dataclass(frozen=True)
+    class Config:
+        weight_bits: int = 16
+
+        def __post_init__(self):
+            check_bits(self.weight_bits, "tflite-fp16.weight_bits", supported=(16,))
+
+    def apply(self, model, context):
+        from methods.export.tflite_export import keras_to_tflite
+        from suite.tracks.keras_port import torch_to_keras
+
+        torch_model = model.torch()
+        path = keras_to_tflite(torch_to_keras(torch_model, context.input_shape),
+                               context.workdir / "tflite-fp16.tflite", float16=True)
+        facts = inspect_tflite(path)
+        info = quant_info(weight_bits=16, activation_bits=None, granularity="per-tensor (float16 cast, no scales)",
+                          scheme="float16 weights (dequantized to fp32, or run in fp16 where the CPU supports it)",
+                          calibration_samples=0, calibration_method="none", weight_format="float16", **facts)
+        return _artifact(path, torch_model, context, info)
+
+
+@METHODS.register
+class TfmotQat(Method):
+    name = "tfmot-qat"
+    family = "quantization"
+    framework = "tensorflow"
+    description = ("TF-MOT quantization-aware training (quantize_model, fine-tuned within the track's budget), "
+                   "then full-int8 TFLite with int8 input/output")
+    formats = ("tflite",)
+
+    @dataclass(frozen=True)
+    class Config:
+        epochs: int = 1          # capped by the track's finetune_epochs budget (checked at apply)
+        lr: float = 1e-4         # Adam, from the trained reference weights
+        weight_bits: int = 8
+        activation_bits: int = 8
+
+        def __post_init__(self):
+            check_bits(self.weight_bits, "tfmot-qat.weight_bits")
+            check_bits(self.activation_bits, "tfmot-qat.activation_bits")
+            check_positive(self.epochs, "tfmot-qat.epochs")
+            if not isinstance(self.epochs, int):
+                raise ConfigError(f"tfmot-qat.epochs must be an integer, got {self.epochs!r}")
+            check_positive(self.lr, "tfmot-qat.lr")
+
+    def apply(self, model, context):
+        import os
+
+        if os.environ.get("TF_USE_LEGACY_KERAS") != "1":
+            raise ConfigError("tfmot-qat needs tf-keras: set TF_USE_LEGACY_KERAS=1 before TensorFlow is imported "
+                              "(the CLI, Makefile and tests do this)")
+        tf = require("tensorflow", "tf")
+        keras = require("tf_keras", "tf")
+        tfmot = require("tensorflow_model_optimization", "tf")
+        from methods.export.tflite_export import keras_to_tflite, to_nhwc
+        from suite.tracks.keras_port import torch_to_keras
+
+        epochs = finetune_epochs(self.config.epochs, context, self.name)
+        torch_model = model.torch()
+        tf.keras.utils.set_random_seed(context.seed)
+        float_keras = torch_to_keras(torch_model, context.input_shape)
+        qat = tfmot.quantization.keras.quantize_model(float_keras)
+        initialised = init_qat_ranges(qat, float_keras, to_nhwc(context.calibration.x))
+        qat.compile(optimizer=keras.optimizers.Adam(self.config.lr),
+                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        x_train, x_val = to_nhwc(context.train.x), to_nhwc(context.validation.x)
+        val_before = float(qat.evaluate(x_val, context.validation.y, batch_size=512, verbose=0)[1])
+        history = qat.fit(x_train, context.train.y, epochs=epochs, batch_size=context.budget.batch_size,
+                          shuffle=True, verbose=0)
+        val_after = float(qat.evaluate(x_val, context.validation.y, batch_size=512, verbose=0)[1])
+        # Ranges come from the QAT fake-quant nodes; the representative set only covers any op without one.
+        path = keras_to_tflite(qat, context.workdir / "tfmot-qat.tflite",
+                               representative=representative_dataset(context.calibration.x),
+                               int8_io=True, builtin_int8_only=True)
+        facts = inspect_tflite(path)
+        info = quant_info(weight_bits=8, activation_bits=8, granularity=facts.get("weight_granularity", "unknown"),
+                          scheme="quantization-aware training (TF-MOT default 8-bit scheme), full-int8 TFLite",
+                          calibration_samples=len(context.calibration),
+                          calibration_method="QAT fake-quant ranges (representative set for ops without one)",
+                          activation_ranges_initialised_from_calibration=initialised,
+                          finetune_epochs=epochs, finetune_budget_epochs=int(context.budget.finetune_epochs),
+                          finetune_samples=len(context.train), optimizer=f"Adam lr={self.config.lr}",
+                          final_train_loss=float(history.history["loss"][-1]),
+                          validation_accuracy_fake_quant_before=val_before,
+                          validation_accuracy_fake_quant_after=val_after, **facts)
+        return _artifact(path, torch_model, context, info)
+
+
+_ACTIVATION_RANGE_VARS = ("post_activation", "output", "quantize_layer")
+
+
+def init_qat_ranges(qat, float_keras, x_calib: np.ndarray) -> int:
+    """Start TF-MOT's activation fake-quant ranges from the float model's activations on the calibration
+    split (the same role as the representative dataset in PTQ). TF-MOT initialises every range to [-6, 6]
+    and moves it with an EMA of decay 0.999, so a budget of a few hundred steps would otherwise fine-tune
+    against ranges that are still mostly the placeholder. Weight ranges (LastValueQuantizer) are set by one
+    training-mode forward pass. Returns how many range pairs were set."""
+    tf = require("tensorflow", "tf")
+
+    x = tf.constant(np.asarray(x_calib, dtype=np.float32))
+    outputs, h = [], x
+    for layer in float_keras.layers:
+        h = layer(h, training=False)
+        outputs.append(h.numpy())
+    ranges = {}
+    float_names = [layer.name for layer in float_keras.layers]
+    for layer in qat.layers:
+        inner = getattr(layer, "layer", None)
+        if inner is None:  # the QuantizeLayer on the model input
+            value = x.numpy()
+        elif inner.name in float_names:
+            value = outputs[float_names.index(inner.name)]
+        else:
+            continue
+        ranges[layer.name] = (min(float(value.min()), 0.0), max(float(value.max()), 0.0))
+    qat(x[:min(len(x), 256)], training=True)  # sets weight ranges; the EMA moves activation ranges by 0.1%
+    count = 0
+    for layer in qat.layers:
+        if layer.name not in ranges:
+            continue
+        low, high = ranges[layer.name]
+        for var in layer.non_trainable_variables:
+            base = var.name.split("/")[-1].split(":")[0]
+            for prefix in _ACTIVATION_RANGE_VARS:
+                if base == f"{prefix}_min":
+                    var.assign(tf.fill(var.shape, low))
+                    count += 1
+                elif base == f"{prefix}_max":
+                    var.assign(tf.fill(var.shape, high))
+    return count
