@@ -59,3 +59,12 @@ def finetune_epochs(requested: int | None, context, method: str) -> int:
         raise ConfigError(f"{method}: epochs={requested} exceeds the {context.track} budget of "
                           f"{budget} fine-tune epoch(s)")
     return requested
+
+
+def require_float_input(context, method: str) -> None:
+    """These adapters quantize image/feature models fed float32; a token-id track needs its own recipe."""
+    dtype = getattr(context, "input_dtype", "float32")
+    if dtype != "float32":
+        from suite.errors import SlimBenchError
+        raise SlimBenchError(f"{method} quantizes models with float32 inputs; track {context.track!r} feeds "
+                             f"{dtype} (token ids), which this adapter does not support")

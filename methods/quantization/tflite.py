@@ -10,7 +10,8 @@ import numpy as np
 
 from methods import METHODS
 from methods.base import Method
-from methods.quantization.common import check_bits, check_positive, finetune_epochs, float_params, quant_info
+from methods.quantization.common import (check_bits, check_positive, finetune_epochs, float_params, quant_info,
+                                         require_float_input)
 from suite.artifacts import ExportedArtifact
 from suite.errors import ConfigError
 from suite.lazy import require
@@ -48,7 +49,7 @@ def inspect_tflite(path) -> dict[str, Any]:
     except Exception:  # pragma: no cover - depends on LiteRT internals
         return facts
     facts["ops"] = sorted({op["op_name"] for op in ops})
-    granularity, weight_dtypes = [], []
+    granularity, weight_dtypes, by_op = [], [], []
     for op in ops:
         if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(op["inputs"]) > 1:
             weight = tensors.get(int(op["inputs"][1]))
@@ -57,6 +58,8 @@ def inspect_tflite(path) -> dict[str, Any]:
             scales = weight["quantization_parameters"]["scales"]
             weight_dtypes.append(np.dtype(weight["dtype"]).name)
             granularity.append("per-channel" if len(scales) > 1 else ("per-tensor" if len(scales) == 1 else "float"))
+            by_op.append(f"{op['op_name']}:{weight_dtypes[-1]}:{granularity[-1]}")
+    facts["weights_by_op"] = by_op  # in graph order; e.g. the converter leaves layers under 1024 weights float
     facts["weight_dtypes"] = sorted(set(weight_dtypes))
     kinds = sorted(set(granularity))
     facts["weight_granularity"] = kinds[0] if len(kinds) == 1 else "mixed: " + ", ".join(kinds)
@@ -90,6 +93,7 @@ class TfliteInt8(Method):
             check_bits(self.activation_bits, "tflite-int8.activation_bits")
 
     def apply(self, model, context):
+        require_float_input(context, self.name)
         from methods.export.tflite_export import keras_to_tflite
 
         torch_model = model.torch()
@@ -124,6 +128,7 @@ class TfliteDynamicRange(Method):
             check_bits(self.weight_bits, "tflite-dynamic-range.weight_bits")
 
     def apply(self, model, context):
+        require_float_input(context, self.name)
         from methods.export.tflite_export import keras_to_tflite
         from suite.tracks.keras_port import torch_to_keras
 
@@ -154,6 +159,7 @@ class TfliteFp16(Method):
             check_bits(self.weight_bits, "tflite-fp16.weight_bits", supported=(16,))
 
     def apply(self, model, context):
+        require_float_input(context, self.name)
         from methods.export.tflite_export import keras_to_tflite
         from suite.tracks.keras_port import torch_to_keras
 
@@ -192,6 +198,7 @@ class TfmotQat(Method):
             check_positive(self.lr, "tfmot-qat.lr")
 
     def apply(self, model, context):
+        require_float_input(context, self.name)
         import os
 
         if os.environ.get("TF_USE_LEGACY_KERAS") != "1":

@@ -17,7 +17,7 @@ import numpy as np
 from methods import METHODS
 from methods.base import Method, check_choice
 from methods.quantization.common import (calibration_batches, check_bits, check_positive, finetune_epochs,
-                                         float_params, quant_info)
+                                         float_params, quant_info, require_float_input)
 from suite.artifacts import ExportedArtifact
 from suite.errors import ConfigError
 from suite.lazy import require
@@ -168,6 +168,7 @@ class TorchInt8Static(Method):
             check_bits(self.activation_bits, "torch-int8-static.activation_bits")
 
     def apply(self, model, context):
+        require_float_input(context, self.name)
         torch = require("torch", "torch")
         from torch.ao.quantization import quantize_fx
 
@@ -212,6 +213,7 @@ class TorchInt8Dynamic(Method):
             check_bits(self.weight_bits, "torch-int8-dynamic.weight_bits")
 
     def apply(self, model, context):
+        require_float_input(context, self.name)
         torch = require("torch", "torch")
         from torch import nn
         from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
@@ -261,6 +263,7 @@ class TorchQat(Method):
             check_positive(self.lr, "torch-qat.lr")
 
     def apply(self, model, context):
+        require_float_input(context, self.name)
         torch = require("torch", "torch")
         from torch.ao.quantization import quantize_fx
 
