@@ -109,9 +109,10 @@ def sidebar(df, sources, loaded) -> tuple[str, data.Filters]:
 
 # -- Board -------------------------------------------------------------------------------------------
 BOARD_COLUMNS = {
-    "badge": st.column_config.TextColumn("✓", help="reproduced: a reproduction record matches this "
-                                         "track / method / target / params", width="small"),
     "method": st.column_config.TextColumn("method"),
+    "params_text": st.column_config.TextColumn("params", help="the method's configuration (--param k=v)"),
+    "badge": st.column_config.TextColumn("reproduced", help="a reproduction record (slimbench reproduce) matches "
+                                         "this track / method / target / params"),
     "family": st.column_config.TextColumn("family"),
     "framework": st.column_config.TextColumn("framework"),
     "accuracy_pct": st.column_config.NumberColumn("accuracy %", format="%.2f"),
@@ -131,6 +132,12 @@ BOARD_COLUMNS = {
 }
 
 
+def badge(passed: int, failed: int) -> str:
+    if passed:
+        return "✓ reproduced"
+    return "✗ reproduction failed" if failed else ""
+
+
 def board(df, loaded, filters: data.Filters) -> None:
     st.header("Board")
     st.caption("Ranked by **speedup** (a ratio against fp32 measured in the same session, so it compares across "
@@ -148,7 +155,7 @@ def board(df, loaded, filters: data.Filters) -> None:
         runtimes = ", ".join(sorted(set(group["runtime"]) - {""}))
         st.caption(f"runtime: {runtimes or 'unknown'} · {len(group)} entr{'y' if len(group) == 1 else 'ies'}")
         table = group.sort_values(["speedup", "accuracy_pct"], ascending=False, na_position="last").copy()
-        table["badge"] = ["✅ reproduced" if r else "" for r in table["reproduced"]]
+        table["badge"] = [badge(ok, bad) for ok, bad in zip(table["reproductions"], table["failed_reproductions"])]
         table["link"] = [f"?view=entry&id={i}" for i in table["id"]]
         table["date"] = table["date"].str.replace("T", " ").str.rstrip("Z")
         st.dataframe(table[list(BOARD_COLUMNS)], column_config=BOARD_COLUMNS, hide_index=True,
@@ -207,8 +214,9 @@ def entry_view(df, loaded) -> None:
     st.subheader(f"{row['method']} on {cfg['track']} · {cfg['target']}")
     tags = [f"family **{row['family']}**", f"framework **{row['framework']}**", f"status **{record['status']}**",
             f"kind **{record.get('kind', 'run')}**", f"source **{row['source']}**", f"created {record['created_utc']}"]
-    if row["reproduced"]:
-        tags.append(f"✅ reproduced ({row['reproductions']} matching reproduction record(s))")
+    if row["reproductions"] or row["failed_reproductions"]:
+        tags.append(f"{badge(row['reproductions'], row['failed_reproductions'])} "
+                    f"({row['reproductions']} passing, {row['failed_reproductions']} failing reproduction record(s))")
     st.markdown(" · ".join(tags))
     if record["status"] == "failed":
         err = record.get("error") or {}
@@ -246,9 +254,16 @@ def entry_view(df, loaded) -> None:
         st.json(prov, expanded=1)
         st.markdown("**Artifact**")
         st.json(record.get("artifact") or {}, expanded=True)
-        if record.get("verdict") is not None:
+        verdict = record.get("verdict")
+        if verdict is not None:
             st.markdown("**Verdict**")
-            st.json(record["verdict"], expanded=True)
+            if isinstance(verdict, dict) and verdict.get("of"):
+                st.markdown(f"reproduction of [{verdict['of']}](?view=entry&id={verdict['of']}): "
+                            + ("passed" if data.verdict_passed(verdict) else "did not pass"))
+            if isinstance(verdict, dict) and isinstance(verdict.get("checks"), list):
+                import pandas as pd
+                st.dataframe(pd.DataFrame(verdict["checks"]).astype(str), hide_index=True, width="stretch", key="verdict_checks")
+            st.json(verdict, expanded=False)
     with st.expander("Every field of the record"):
         st.json(record, expanded=True)
         st.caption(f"file: {loaded.paths.get(record_id)}")
@@ -257,12 +272,13 @@ def entry_view(df, loaded) -> None:
 # -- Compare -----------------------------------------------------------------------------------------
 COMPARE_FIELDS = [
     ("track", "track"), ("target", "target"), ("method", "method"), ("family", "family"),
-    ("framework", "framework"), ("params", "params"), ("seed", "seed"), ("status", "status"),
+    ("framework", "framework"), ("params", "params_text"), ("seed", "seed"), ("status", "status"),
     ("accuracy %", "accuracy_pct"), ("Δ vs fp32 (pp)", "delta_pp"), ("speedup ×", "speedup"),
     ("p50 ms", "p50_ms"), ("p99 ms", "p99_ms"), ("offline samples/s", "throughput"),
     ("offline speedup ×", "throughput_speedup"), ("size KB", "size_kb"), ("gzip KB", "gzip_kb"),
-    ("compression ×", "compression_ratio"), ("params", "params_count"), ("nonzero params", "nonzero_params"),
-    ("peak MB", "peak_mem_mb"), ("hardware", "hardware"), ("runtime", "runtime"), ("reproduced", "reproduced"),
+    ("compression ×", "compression_ratio"), ("parameters", "params_count"), ("nonzero params", "nonzero_params"),
+    ("peak MB", "peak_mem_mb"), ("hardware", "hardware"), ("runtime", "runtime"),
+    ("passing reproductions", "reproductions"), ("failed reproductions", "failed_reproductions"),
     ("date", "date"), ("commit", "commit"), ("command", "command"), ("error", "error_message"),
 ]
 

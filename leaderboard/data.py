@@ -127,6 +127,13 @@ def params_key(params: dict | None) -> str:
     return json.dumps(params or {}, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def params_text(params: dict | None) -> str:
+    """`k=v, ...` as the CLI's --param would take it (lists comma-joined)."""
+    def text(value):
+        return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    return ", ".join(f"{k}={text(v)}" for k, v in sorted((params or {}).items()))
+
+
 def config_key(record: dict) -> tuple[str, str, str, str]:
     cfg = record["config"]
     return cfg["track"], cfg["method"], cfg["target"], params_key(cfg.get("method_params"))
@@ -196,7 +203,8 @@ def record_row(record: dict) -> dict:
         "track": cfg["track"], "target": cfg["target"], "method": method_label(cfg["method"]),
         "method_spec": cfg["method"], "family": cfg.get("method_family") or "unknown",
         "framework": cfg.get("method_framework") or "unknown",
-        "params": params_key(cfg.get("method_params")), "seed": cfg.get("seed"),
+        "params": params_key(cfg.get("method_params")), "params_text": params_text(cfg.get("method_params")),
+        "seed": cfg.get("seed"),
         "accuracy_pct": None if acc is None else acc * 100,
         "accuracy_fp32_pct": None if acc_fp32 is None else acc_fp32 * 100,
         "delta_pp": res.get("accuracy_delta_pp"),
@@ -220,22 +228,37 @@ def record_row(record: dict) -> dict:
     }
 
 
+def is_failed_reproduction(record: dict) -> bool:
+    return record.get("kind") == "reproduction" and not is_reproduction(record)
+
+
 def frame(loaded: Loaded):
-    """One row per record with `source`, `reproduced` and `reproductions` (count of confirming records)."""
+    """One row per record, plus `source`, `reproductions` / `failed_reproductions` (records that confirm /
+    contradict it: same track, method, target and params, or naming it in `verdict.of`) and `reproduced`."""
     import pandas as pd
 
     rows = [record_row(r) for r in loaded.records]
-    confirmations: dict[tuple, int] = {}
+    passed: dict = {}
+    failed: dict = {}
     for record in loaded.records:
-        if is_reproduction(record):
-            key = config_key(record)
-            confirmations[key] = confirmations.get(key, 0) + 1
+        tally = passed if is_reproduction(record) else failed if is_failed_reproduction(record) else None
+        if tally is None:
+            continue
+        keys = {config_key(record)}
+        of = (record.get("verdict") or {}).get("of") if isinstance(record.get("verdict"), dict) else None
+        if of:
+            keys.add(("id", of))
+        for key in keys:
+            tally.setdefault(key, set()).add(record["id"])
     for row, record in zip(rows, loaded.records):
+        keys = (config_key(record), ("id", record["id"]))
         row["source"] = loaded.sources.get(record["id"], "")
-        row["reproductions"] = confirmations.get(config_key(record), 0)
+        row["reproductions"] = len(set().union(*(passed.get(k, set()) for k in keys)))
+        row["failed_reproductions"] = len(set().union(*(failed.get(k, set()) for k in keys)))
         row["reproduced"] = row["reproductions"] > 0
     if not rows:
-        return pd.DataFrame(columns=[*record_row_columns(), "source", "reproductions", "reproduced"])
+        return pd.DataFrame(columns=[*record_row_columns(), "source", "reproductions", "failed_reproductions",
+                                     "reproduced"])
     return pd.DataFrame(rows)
 
 

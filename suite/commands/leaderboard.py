@@ -32,7 +32,7 @@ def streamlit_command(args) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "leaderboard" / "app.py"),
             "--server.port", str(args.port), "--server.address", args.address,
             "--server.headless", "true" if args.headless else "false",
-            "--browser.gatherUsageStats", "false", "--", *app_args]
+            "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer", "--", *app_args]
 
 
 def run(args) -> int:

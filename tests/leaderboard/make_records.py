@@ -1,10 +1,11 @@
 """Generate a small store of *real* harness records on digits-mlp for the leaderboard tests and the
-README screenshots: fp32 and two fixture methods on cpu and edge, one genuinely failed run, and one
-reproduction of the fp32 cpu entry (a second session with kind="reproduction").
+README screenshots: fp32, torch-magnitude (50% fine-tuned; 80% one-shot), ort-int8-dynamic and tflite-dynamic-range on cpu / edge,
+one genuinely failed run (a config the method rejects), and a `slimbench reproduce` of the fp32 cpu
+entry (a kind="reproduction" record with a verdict).
 
     .venv/bin/python tests/leaderboard/make_records.py /tmp/lbdemo [--memory] [--full-latency]
 
-Quick latency settings by default (seconds in all); the numbers are real but noisy."""
+Quick latency settings by default (under a minute in all); the numbers are real but noisy."""
 from __future__ import annotations
 
 import argparse
@@ -12,31 +13,29 @@ import os
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent))  # the repo root, when run as a script
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repo root, when run as a script
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-FIXTURES = HERE / "fixture_methods.py"
-PRUNE = f"{FIXTURES}:FixtureMagnitudePrune"
-INT8 = f"{FIXTURES}:FixtureOrtDynamicInt8"
-FAILS = f"{FIXTURES}:FixtureAlwaysFails"
+TRACK = "digits-mlp"
+ONESHOT_80 = {"sparsity": 0.8, "schedule": "oneshot", "epochs": 0}  # no fine-tuning: loses accuracy
+RUNS = [("fp32", "cpu", {}), ("fp32", "edge", {}),
+        ("torch-magnitude", "cpu", {"sparsity": 0.5}), ("torch-magnitude", "edge", {"sparsity": 0.5}),
+        ("torch-magnitude", "cpu", ONESHOT_80),
+        ("ort-int8-dynamic", "cpu", {}), ("tflite-dynamic-range", "edge", {}),
+        ("torch-magnitude", "cpu", {"sparsity": 1.5})]  # rejected by the method's config: a failed record
 
 
 def make_records(store: Path, workdir: Path, memory: bool = False, quick: bool = True) -> list[dict]:
     from suite.harness import RunSpec, Session
     from suite.measure.latency import QUICK, LatencySettings
+    from suite.submission.reproduce import reproduce
 
-    settings = QUICK if quick else LatencySettings()
-    runs = Session(store, settings=settings, workdir=workdir, measure_memory=memory)
-    specs = [RunSpec("digits-mlp", "fp32", "cpu"), RunSpec("digits-mlp", "fp32", "edge"),
-             RunSpec("digits-mlp", PRUNE, "cpu", params={"sparsity": 0.5}),
-             RunSpec("digits-mlp", PRUNE, "edge", params={"sparsity": 0.5}),
-             RunSpec("digits-mlp", INT8, "cpu"),
-             RunSpec("digits-mlp", FAILS, "cpu")]
-    records = [runs.run(spec) for spec in specs]
-    reproduction = Session(store, settings=settings, workdir=workdir, measure_memory=memory, kind="reproduction")
-    records.append(reproduction.run(RunSpec("digits-mlp", "fp32", "cpu")))
+    session = Session(store, settings=QUICK if quick else LatencySettings(), workdir=workdir, measure_memory=memory)
+    records = [session.run(RunSpec(TRACK, method, target, 0, params)) for method, target, params in RUNS]
+    fp32_cpu = next(r for r in records if r["config"]["method"] == "fp32" and r["config"]["target"] == "cpu")
+    for _original, reproduction, _verdict in reproduce(fp32_cpu["id"], Path(store), echo=lambda *_: None):
+        records.append(reproduction)
     return records
 
 
