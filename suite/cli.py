@@ -16,6 +16,8 @@ COMMAND_MODULES = [
     "suite.commands.train",
     "suite.commands.leaderboard",
     "suite.commands.publish",
+    "suite.commands.submit",
+    "suite.commands.ingest",
 ]
 
 

@@ -42,6 +42,7 @@ class IsolationSettings:
     memory_mb: int | None = None
     check_determinism: bool = False   # apply twice with the same seed and compare
     determinism_tol: float = 0.0      # max fraction of validation predictions allowed to differ
+    extra_guard_dirs: tuple = ()      # hashed before/after besides the session's store (e.g. ./results)
 
 
 class SubmittedMethodError(SlimBenchError):
@@ -240,7 +241,7 @@ def apply_isolated(spec: str, params: dict, context, guard_dirs: list[Path],
     who = f"submitted method {spec!r}"
     runs = 2 if settings.check_determinism else 1
     results = []
-    before = storeguard.snapshot(guard_dirs)
+    before = storeguard.snapshot([*guard_dirs, *settings.extra_guard_dirs])
     try:
         for run in range(runs):
             scratch = new_scratch()

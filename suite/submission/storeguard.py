@@ -30,6 +30,7 @@ class Snapshot:
     roots: list[Path]
     hashes: dict[Path, str] = field(default_factory=dict)
     contents: dict[Path, bytes] | None = field(default_factory=dict)  # None: over the cap, detect only
+    missing_roots: list[Path] = field(default_factory=list)  # guarded directories that did not exist yet
 
 
 def _files(root: Path):
@@ -41,7 +42,7 @@ def _files(root: Path):
 
 def snapshot(roots: list[Path]) -> Snapshot:
     roots = sorted({Path(r).resolve() for r in roots})
-    snap = Snapshot(roots)
+    snap = Snapshot(roots, missing_roots=[r for r in roots if not r.exists()])
     total = 0
     for root in roots:
         for path in _files(root):
@@ -74,6 +75,9 @@ def restore(before: Snapshot, added: list[Path], changed: list[Path], deleted: l
             for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
                 if not any(d.iterdir()) and not any(d in k.parents for k in before.hashes):
                     d.rmdir()
+    for root in before.missing_roots:
+        if root.is_dir() and not any(root.iterdir()):
+            root.rmdir()
     if before.contents is None:
         return not changed and not deleted
     for path in changed + deleted:

@@ -103,6 +103,8 @@ def describe(request: dict) -> dict:
 
 
 def apply(request: dict, scratch: Path) -> dict:
+    import dataclasses
+
     import numpy as np
 
     from methods.base import MethodContext
@@ -121,11 +123,14 @@ def apply(request: dict, scratch: Path) -> dict:
     track = get_track(request["track"])
     method = resolve_method(request["spec"], request.get("params") or {})
     out_dir = (scratch / OUT_DIR).resolve()
+    extra = {}
+    if "input_dtype" in {f.name for f in dataclasses.fields(MethodContext)}:  # token-id tracks
+        extra["input_dtype"] = getattr(track, "input_dtype", "float32")
     context = MethodContext(
         track=track.name, input_shape=tuple(track.input_shape), num_classes=track.num_classes,
         train=split("train"), validation=split("validation"), calibration=split("calibration"),
         budget=Budget(**request["budget"]), seed=int(request["seed"]), workdir=out_dir,
-        formats=tuple(request["formats"]), device=request.get("device", "cpu"))
+        formats=tuple(request["formats"]), device=request.get("device", "cpu"), **extra)
     seed_everything(context.seed)
     with forbid_test_access(f"method {request['spec']!r}"):
         result = method.apply(ReferenceModel(track), context)

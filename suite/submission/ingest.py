@@ -1,0 +1,155 @@
+"""`slimbench ingest BUNDLE`: validate everything first, then add the records (all or nothing).
+
+Checks: the manifest (kind, version), the sha256 of every file (and no unlisted file), the method
+source's sha256 against the manifest and against every record's config.method_source_sha256, each
+record against the schema and its content-hash id, and the closed-division rules: kind "run",
+status ok, the method spec and track the manifest names, the reference checkpoint this checkout
+uses, the fp32 accuracy of the same session close to the track's reference, and the accuracy gate
+(accuracy >= 99% of fp32 on the same track and target). Hashes prove the bundle is intact and
+self-consistent, not that its numbers are true: anyone can re-check those with `slimbench reproduce`."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from suite.errors import RecordError, SlimBenchError, UnknownNameError
+from suite.submission.bundle import MANIFEST, Bundle, BundleError, load_bundle, sha256_bytes
+
+MIN_RELATIVE_ACCURACY = 0.99        # MLPerf-style closed division: >= 99% of fp32
+FP32_REFERENCE_TOLERANCE_PP = 0.5   # the session's fp32 accuracy vs the track's reference accuracy
+
+
+@dataclass
+class IngestPlan:
+    bundle: Bundle
+    records: list[dict] = field(default_factory=list)
+    source_name: str = ""
+    source: bytes = b""
+
+
+def validate_bundle(bundle: Bundle, min_relative_accuracy: float = MIN_RELATIVE_ACCURACY) -> IngestPlan:
+    """Every problem found, in one BundleError; nothing is written here."""
+    from suite.records.store import validate
+
+    manifest = bundle.manifest
+    problems: list[str] = []
+    listed = manifest.get("files") or {}
+    for name, digest in sorted(listed.items()):
+        if name not in bundle.files:
+            problems.append(f"{name}: listed in the manifest but missing")
+        elif sha256_bytes(bundle.files[name]) != digest:
+            problems.append(f"{name}: sha256 {sha256_bytes(bundle.files[name])[:16]}… does not match the manifest "
+                            f"({str(digest)[:16]}…): the file was changed after the bundle was written")
+    for name in sorted(set(bundle.files) - set(listed) - {MANIFEST}):
+        problems.append(f"{name}: not listed in the manifest")
+
+    method = manifest.get("method") or {}
+    spec, source_sha = method.get("spec"), method.get("sha256")
+    plan = IngestPlan(bundle)
+    try:
+        plan.source_name, plan.source = bundle.method_source()
+        if sha256_bytes(plan.source) != source_sha:
+            problems.append(f"{plan.source_name}: sha256 {sha256_bytes(plan.source)} is not the method sha256 "
+                            f"in the manifest ({source_sha})")
+    except BundleError as exc:
+        problems.append(str(exc))
+
+    record_files = bundle.record_files()
+    expected = {f"records/{rid}.json" for rid in manifest.get("records") or []}
+    for name in sorted(expected - set(record_files)):
+        problems.append(f"{name}: listed in the manifest's records but missing")
+    for name in sorted(set(record_files) - expected):
+        problems.append(f"{name}: not in the manifest's record list")
+    if not record_files:
+        problems.append("the bundle holds no records")
+    for name, data in sorted(record_files.items()):
+        where = f"{name}"
+        try:
+            record = json.loads(data)
+            if not isinstance(record, dict):
+                raise RecordError(f"{where}: not a JSON object")
+            validate(record, where)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            problems.append(f"{where}: not valid JSON ({exc})")
+            continue
+        except RecordError as exc:
+            problems.append(str(exc))
+            continue
+        problems += check_record_rules(record, where, spec, source_sha, manifest, min_relative_accuracy)
+        plan.records.append(record)
+    if problems:
+        raise BundleError(f"bundle {bundle.origin} refused ({len(problems)} problem(s); nothing was added):\n  - "
+                          + "\n  - ".join(problems))
+    return plan
+
+
+def check_record_rules(record: dict, where: str, spec: str | None, source_sha: str | None, manifest: dict,
+                       min_relative_accuracy: float) -> list[str]:
+    problems = []
+    cfg, res = record["config"], record.get("results") or {}
+    if Path(where).stem != record["id"]:
+        problems.append(f"{where}: file name does not match the record id {record['id']}")
+    if record["kind"] != "run":
+        problems.append(f"{where}: kind {record['kind']!r}; a submission holds run records only")
+    if record["status"] != "ok":
+        err = record.get("error") or {}
+        problems.append(f"{where}: the run failed ({err.get('phase')}: {err.get('type')}: "
+                        f"{str(err.get('message'))[:200]}); fix the method and submit again")
+        return problems
+    if cfg.get("method") != spec:
+        problems.append(f"{where}: method {cfg.get('method')!r} is not the submitted method {spec!r}")
+    if cfg.get("method_source_sha256") != source_sha:
+        problems.append(f"{where}: config.method_source_sha256 {cfg.get('method_source_sha256')} does not match "
+                        f"the bundle's method source ({source_sha})")
+    if cfg.get("track") not in (manifest.get("tracks") or []):
+        problems.append(f"{where}: track {cfg.get('track')!r} is not among the manifest's tracks")
+    try:
+        from suite.tracks import get_track
+        track = get_track(cfg["track"])
+        checkpoint = (record.get("provenance") or {}).get("checkpoint_sha256")
+        if checkpoint != track.checkpoint_sha256:
+            problems.append(f"{where}: measured against reference checkpoint {checkpoint}, not this track's "
+                            f"{track.checkpoint_sha256}")
+        fp32 = res.get("accuracy_fp32")
+        if fp32 is None or abs(fp32 - track.reference_accuracy) * 100 > FP32_REFERENCE_TOLERANCE_PP:
+            problems.append(f"{where}: fp32 accuracy {fp32} is not within {FP32_REFERENCE_TOLERANCE_PP} pp of the "
+                            f"track's reference accuracy {track.reference_accuracy:.4f}")
+    except (UnknownNameError, SlimBenchError) as exc:
+        problems.append(f"{where}: {exc}")
+    acc, fp32 = res.get("accuracy"), res.get("accuracy_fp32")
+    if acc is None or not fp32:
+        problems.append(f"{where}: no accuracy / fp32 accuracy to apply the accuracy gate")
+    else:
+        if acc < min_relative_accuracy * fp32:
+            problems.append(f"{where}: accuracy {acc:.4%} is below the gate ({min_relative_accuracy:.0%} of fp32 "
+                            f"{fp32:.4%} = {min_relative_accuracy * fp32:.4%}) on {cfg['track']} / {cfg['target']}")
+        delta = res.get("accuracy_delta_pp")
+        if delta is not None and abs(delta - (acc - fp32) * 100) > 1e-6:
+            problems.append(f"{where}: accuracy_delta_pp {delta} disagrees with accuracy - accuracy_fp32 "
+                            f"({(acc - fp32) * 100:.6f}): the results are inconsistent")
+    return problems
+
+
+def ingest(bundle_path: Path, store_root: Path, min_relative_accuracy: float = MIN_RELATIVE_ACCURACY) -> dict:
+    """Validate, then write. Returns {"added": [ids], "present": [ids], "source": path}."""
+    from suite.records.store import RecordStore
+    from suite.submission.sources import store_source
+
+    plan = validate_bundle(load_bundle(bundle_path), min_relative_accuracy)
+    store = RecordStore(Path(store_root))
+    present = {p.stem for p in store.paths()}
+    added, already = [], []
+    try:
+        for record in plan.records:
+            if record["id"] in present:
+                already.append(record["id"])
+                continue
+            store.write(record)
+            added.append(record["id"])
+        source = store_source(store.root, plan.source_name, plan.source)
+    except BaseException:
+        for rid in added:  # all or nothing: take back what this ingest wrote
+            (store.root / f"{rid}.json").unlink(missing_ok=True)
+        raise
+    return {"added": added, "present": already, "source": str(source), "records": plan.records}

@@ -1,0 +1,111 @@
+"""`slimbench submit METHOD`: run the closed-division matrix and write a submission bundle.
+
+Closed division: the track's fixed reference model, data splits and budget, the method's default
+config (or --param values, recorded), seed 0 by default, every requested target that runs one of the
+method's formats. Runs happen in a session whose store is the bundle's own records/ directory, so
+the submitter's local store is never touched; submitted code runs isolated (suite.submission.isolation)."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from suite.errors import SlimBenchError
+
+DEFAULT_TRACKS = ("digits-mlp", "mnist-lenet300", "mnist-lenet5")
+DEFAULT_TARGETS = ("cpu", "edge", "cpu-torch")
+
+
+@dataclass
+class SubmitResult:
+    bundle: Path
+    records: list[dict]
+    skipped: list[str] = field(default_factory=list)
+
+
+def available_tracks(names) -> tuple[list[str], list[str]]:
+    """Tracks whose data is here (MNIST may be missing offline); (usable, skipped-with-reason)."""
+    from suite.tracks import get_track
+
+    usable, skipped = [], []
+    for name in names:
+        track = get_track(name)
+        try:
+            track.load_splits()
+            track.meta  # noqa: B018 - the reference checkpoint must exist
+            usable.append(name)
+        except SlimBenchError as exc:
+            skipped.append(f"track {name}: {exc}")
+    return usable, skipped
+
+
+def method_source(spec: str, method_cls) -> tuple[str, bytes, dict]:
+    """(file name, bytes, manifest method entry) of the submitted method's source."""
+    if "+" in spec:
+        raise SlimBenchError("submit takes one method (a file or an entry point), not a chain")
+    if ".py:" in spec:
+        path = Path(spec.rpartition(":")[0])
+        return path.name, path.read_bytes(), {"spec": spec, "class": spec.rpartition(":")[2], "entry_point": None}
+    from suite.submission.proxy import entry_point_source
+    path = entry_point_source(spec)
+    if path is None:
+        raise SlimBenchError(f"{spec!r} is neither a method file (path/to/file.py:Class) nor an installed "
+                             "entry point of group slimbench.methods; built-in methods are not submitted")
+    from importlib.metadata import entry_points
+    ep = next(ep for ep in entry_points(group="slimbench.methods") if ep.name == spec)
+    dist = getattr(ep, "dist", None)
+    return path.name, path.read_bytes(), {
+        "spec": spec, "class": ep.value, "entry_point": ep.name,
+        "distribution": {"name": dist.metadata["Name"], "version": dist.version} if dist else None}
+
+
+def submit(spec: str, out: Path, tracks=None, targets=None, seed: int = 0, params: dict | None = None,
+           settings=None, isolation=None, measure_memory: bool = True, progress=None) -> SubmitResult:
+    from suite.harness import RunSpec, Session
+    from suite.submission.bundle import write_bundle
+    from suite.submission.proxy import is_submitted, submitted_method_class
+    from suite.targets import TARGETS
+
+    if not is_submitted(spec):
+        raise SlimBenchError(f"{spec!r} is not a submitted method: give path/to/file.py:ClassName or the name of "
+                             "an installed entry point (group slimbench.methods)")
+    method_cls = submitted_method_class(spec, params)
+    if getattr(method_cls, "describe_error", None) is not None:
+        raise method_cls.describe_error
+    source_name, source, method_entry = method_source(spec, method_cls)
+    out = Path(out)
+    if out.exists():
+        raise SlimBenchError(f"{out} already exists; choose another --out (bundles are never overwritten)")
+    explicit_tracks = tracks is not None
+    tracks, skipped = (list(tracks), []) if explicit_tracks else available_tracks(DEFAULT_TRACKS)
+    targets = list(targets or DEFAULT_TARGETS)
+    runnable = []
+    for name in targets:
+        target = TARGETS.get(name)()
+        reason = target.unavailable_reason()
+        if reason:
+            skipped.append(f"target {name}: {reason}")
+        elif not set(method_cls.formats) & set(target.formats):
+            skipped.append(f"target {name}: runs {', '.join(target.formats)}; the method produces "
+                           f"{', '.join(method_cls.formats)}")
+        else:
+            runnable.append(name)
+    if not tracks or not runnable:
+        raise SlimBenchError("nothing to run: " + ("; ".join(skipped) or "no tracks or targets"))
+
+    work = Path(tempfile.mkdtemp(prefix="slimbench-submit-"))
+    try:
+        session = Session(work / "records", settings=settings, workdir=work / "work",
+                          measure_memory=measure_memory, isolation=isolation)
+        records = []
+        for track in tracks:
+            for target in runnable:
+                run_spec = RunSpec(track, spec, target, seed, dict(params or {}))
+                if progress:
+                    progress(run_spec)
+                records.append(session.run(run_spec))
+        bundle = write_bundle(out, records, method_entry, source_name, source, tracks, runnable, seed)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return SubmitResult(bundle, records, skipped)

@@ -1,0 +1,123 @@
+"""Submitted methods run isolated: hostile ones end as failed records with a clear reason, the session
+goes on, and every file that was in the store before is byte-identical afterwards (no partial files)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from suite.harness import RunSpec, Session
+from suite.measure.latency import QUICK
+from suite.records.store import validate
+from suite.submission.isolation import IsolationSettings
+
+HOSTILE = Path(__file__).with_name("hostile_methods.py")
+
+
+def store_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def seeded_store(tmp_path_factory):
+    """A store that already holds a real record (fp32 on digits-mlp / cpu)."""
+    root = tmp_path_factory.mktemp("seed") / "store"
+    Session(root, settings=QUICK, workdir=root.parent / "work", measure_memory=False).run(
+        RunSpec("digits-mlp", "fp32", "cpu"))
+    return root
+
+
+@pytest.fixture
+def session(tmp_path, seeded_store, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the parent's cwd holds the store (./store) and a ./results
+    shutil.copytree(seeded_store, tmp_path / "store")
+    shutil.copytree(seeded_store, tmp_path / "results")
+    return Session(tmp_path / "store", settings=QUICK, workdir=tmp_path / "work", measure_memory=False,
+                   isolation=IsolationSettings(wall_time_s=60, extra_guard_dirs=(tmp_path / "results",)))
+
+
+def run_hostile(session, cls: str, **isolation):
+    if isolation:
+        session.isolation = IsolationSettings(**{"extra_guard_dirs": session.isolation.extra_guard_dirs,
+                                                 **isolation})
+    before = {root: store_bytes(root) for root in (session.store.root, *session.isolation.extra_guard_dirs)}
+    record = session.run(RunSpec("digits-mlp", f"{HOSTILE}:{cls}", "cpu"))
+    validate(record)
+    assert record["status"] == "failed", record.get("results")
+    assert record["error"]["phase"] == "method"
+    for root, files in before.items():
+        after = store_bytes(root)
+        new = set(after) - set(files)
+        expected_new = {f"{record['id']}.json"} if root == session.store.root else set()
+        assert new == expected_new, f"unexpected files in {root}: {new - expected_new}"
+        assert {k: after[k] for k in files} == files, f"pre-existing files in {root} changed"
+        assert not [n for n in after if Path(n).name.startswith(".")], "partial (temp) files left behind"
+    return record
+
+
+def test_reading_the_test_split_fails_in_the_worker(session):
+    record = run_hostile(session, "ReadsTestSplit")
+    assert record["error"]["type"] == "TestSplitAccessError"
+    assert "test split" in record["error"]["message"]
+    assert "Traceback" in record["error"]["traceback"]  # the worker's traceback travels with it
+
+
+def test_exceeding_the_wall_time_limit_kills_the_worker(session):
+    record = run_hostile(session, "Sleeps", wall_time_s=6)
+    assert record["error"]["type"] == "MethodTimeoutError"
+    assert "exceeded its wall-time limit of 6 s" in record["error"]["message"]
+
+
+def test_allocating_beyond_the_memory_limit_fails(session):
+    record = run_hostile(session, "AllocatesTooMuch")
+    assert record["error"]["type"] in ("MethodMemoryError", "MethodCrashedError")
+    assert "4096 MB" in record["error"]["message"]
+
+
+def test_a_raising_method_gives_its_exception(session):
+    record = run_hostile(session, "Raises")
+    assert record["error"]["type"] == "SubmittedMethodError"
+    assert "ValueError: this method always fails" in record["error"]["message"]
+
+
+def test_a_crashing_worker_is_a_failed_record(session):
+    record = run_hostile(session, "ExitsHard")
+    assert record["error"]["type"] == "MethodCrashedError"
+    assert "exited with status 3" in record["error"]["message"]
+
+
+def test_writing_to_the_store_is_undone_and_fails_the_run(session):
+    record = run_hostile(session, "WritesToStore")
+    assert record["error"]["type"] == "StoreTamperingError"
+    assert "modified the record store" in record["error"]["message"]
+    assert "restored" in record["error"]["message"]
+
+
+def test_the_network_is_disabled(session):
+    record = run_hostile(session, "UsesNetwork")
+    assert "network access is disabled" in record["error"]["message"]
+
+
+def test_non_determinism_beyond_tolerance_fails(session):
+    record = run_hostile(session, "NonDeterministic", check_determinism=True, determinism_tol=0.0)
+    assert record["error"]["type"] == "NonDeterminismError"
+    assert "not deterministic" in record["error"]["message"]
+
+
+def test_the_session_goes_on_after_hostile_methods(session):
+    run_hostile(session, "Raises")
+    assert session.run(RunSpec("digits-mlp", "fp32", "cpu"))["status"] == "ok"
+
+
+def test_a_well_behaved_submitted_method_runs_isolated(session):
+    example = Path(__file__).resolve().parents[2] / "examples" / "submission" / "neuron_prune.py"
+    session.isolation = IsolationSettings(check_determinism=True)
+    record = session.run(RunSpec("digits-mlp", f"{example}:NeuronPrune", "cpu", params={"keep_ratio": "0.5"}))
+    assert record["status"] == "ok", record.get("error")
+    info = record["results"]["method_info"]
+    assert info["isolated"]["memory_limit_mb"] == 4096 and info["isolated"]["wall_limit_s"] == 120
+    assert info["determinism"]["identical_bytes"] is True
+    assert record["config"]["method_params"] == {"keep_ratio": 0.5, "finetune": True}
+    assert len(record["config"]["method_source_sha256"]) == 64
+    assert record["results"]["size"]["params"] < 17226  # neurons were removed
