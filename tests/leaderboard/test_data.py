@@ -1,0 +1,100 @@
+"""leaderboard.data / leaderboard.pareto: pure functions and record loading."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from leaderboard import data, pareto
+
+
+def test_pareto_mask():
+    costs = [1.0, 2.0, 3.0, 1.5, 2.0, None, float("nan")]
+    accs = [90.0, 95.0, 99.0, 89.0, 95.0, 99.9, 99.9]
+    # 1.5/89 is dominated by 1.0/90; the two identical 2.0/95 points do not dominate each other
+    assert pareto.pareto_mask(costs, accs) == [True, True, True, False, True, False, False]
+    assert pareto.pareto_mask([], []) == []
+
+
+def test_verdicts():
+    assert data.verdict_passed({"of": "x", "passed": True, "checks": []}) is True  # `slimbench reproduce` shape
+    assert data.verdict_passed({"passed": False}) is False
+    assert data.verdict_passed({"status": "PASSED"}) is True
+    assert data.verdict_passed({"result": "failed"}) is False
+    assert data.verdict_passed({"note": "?"}) is None and data.verdict_passed(None) is None
+    ok = {"kind": "reproduction", "status": "ok", "verdict": {"passed": True}}
+    assert data.is_reproduction(ok)
+    assert data.is_reproduction({"kind": "reproduction", "status": "ok", "verdict": None})
+    assert not data.is_reproduction({**ok, "verdict": {"passed": False}})
+    assert data.is_failed_reproduction({**ok, "verdict": {"passed": False}})
+    assert not data.is_reproduction({**ok, "status": "failed"})
+    assert data.is_reproduction({"kind": "run", "status": "ok", "verdict": {"passed": True}})
+    assert not data.is_reproduction({"kind": "run", "status": "ok"})
+
+
+def test_labels():
+    assert data.method_label("fp32") == "fp32"
+    assert data.method_label("/x/y/my_method.py:Pruner") == "my_method.py:Pruner"
+    assert data.method_label("torch-magnitude+ort-int8-static") == "torch-magnitude+ort-int8-static"
+    assert data.params_text({"b": [1, 2], "a": 0.5}) == "a=0.5, b=1,2"
+    record = {"provenance": {"cpu": {"model": "Xeon", "logical_cores": 8}, "gpu": {"model": "H100"}}}
+    assert data.hardware_label(record) == "Xeon (8 cores) + H100"
+
+
+def test_resolve_sources(monkeypatch, tmp_path):
+    from suite.paths import PUBLISHED_RESULTS
+
+    monkeypatch.delenv(data.STORES_ENV, raising=False)
+    monkeypatch.delenv(data.PUBLISHED_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert data.resolve_sources() == [data.Source("published", PUBLISHED_RESULTS),
+                                      data.Source("local", tmp_path / "results")]
+    monkeypatch.setenv(data.STORES_ENV, os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]))
+    monkeypatch.setenv(data.PUBLISHED_ENV, "")
+    assert [s.root for s in data.resolve_sources()] == [tmp_path / "a", tmp_path / "b"]
+    # arguments win over the environment; the same directory twice is read once
+    sources = data.resolve_sources([tmp_path / "c", tmp_path / "c"], published=tmp_path / "p")
+    assert sources == [data.Source("published", tmp_path / "p"), data.Source("local", tmp_path / "c")]
+    assert data.resolve_sources([tmp_path / "c"], published=tmp_path / "p", no_published=True) == \
+        [data.Source("local", tmp_path / "c")]
+
+
+def test_load_reports_bad_files_and_dedupes(record_store, records, tmp_path):
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(record_store, store)
+    (store / "bad.json").write_text("[1, 2]")
+    loaded = data.load([data.Source("published", record_store), data.Source("local", store)])
+    assert len(loaded.records) == len(records)  # the copies are the same records
+    assert {r["id"] for r in loaded.records} == {r["id"] for r in records}
+    assert set(loaded.sources.values()) == {"published"}
+    assert [p.path.name for p in loaded.problems] == ["bad.json"] and "not a JSON object" in loaded.problems[0].message
+    df = data.frame(loaded)
+    assert len(df) == len(records)
+    reproduced = df[df["reproduced"]]
+    assert set(reproduced["method"]) == {"fp32"} and set(reproduced["target"]) == {"cpu"}
+
+
+def test_empty_frame_has_columns():
+    df = data.frame(data.Loaded())
+    assert df.empty and {"speedup", "reproduced", "hardware"} <= set(df.columns)
+    rows, hidden = data.board_rows(df, data.Filters())
+    assert rows.empty and hidden == 0
+
+
+def test_failed_reproduction_badge(records, tmp_path):
+    """A reproduction whose verdict failed marks its original, without the reproduced badge."""
+    from suite.records.store import RecordStore
+
+    store = RecordStore(tmp_path / "store")
+    for record in records:
+        if record["kind"] == "reproduction":
+            verdict = dict(record["verdict"], passed=False)
+            store.write({k: v for k, v in record.items() if k != "id"} | {"verdict": verdict})
+        else:
+            store.write(record)
+    df = data.frame(data.load([data.Source("local", store.root)]))
+    fp32_cpu = df[(df["method"] == "fp32") & (df["target"] == "cpu") & (df["kind"] == "run")].iloc[0]
+    assert not fp32_cpu["reproduced"] and fp32_cpu["failed_reproductions"] == 1
+    assert fp32_cpu["reproductions"] == 0
