@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "suite.commands.train",
     "suite.commands.leaderboard",
     "suite.commands.publish",
+    "suite.commands.reproduce",
     "suite.commands.submit",
     "suite.commands.ingest",
 ]
