@@ -333,4 +333,5 @@ def main() -> None:
         compare_view(df)
 
 
-main()
+if __name__ == "__main__":  # `streamlit run` and AppTest execute the script as __main__; a plain import
+    main()                  # (the Makefile's `import leaderboard.app` check) renders nothing
