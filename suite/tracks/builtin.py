@@ -31,6 +31,7 @@ class MnistLeNet300(Track):
     architectures = {
         "mlp-50-50": lambda: mlp([784, 50, 50, 10]),          # distillation student
         "mlp-1200-1200": lambda: mlp([784, 1200, 1200, 10]),  # Hinton et al. 2015 teacher
+        "mlp-800-800": lambda: mlp([784, 800, 800, 10]),      # Hinton et al. 2015 student (hinton2015-mnist)
     }
 
     def build_torch(self):
