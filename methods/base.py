@@ -40,6 +40,7 @@ class MethodContext:
     device: str = "cpu"
     upstream: list[ExportedArtifact] = field(default_factory=list)  # set when chained after another method
     upstream_model: Any = None  # the previous method's in-memory model (chains), when it left one
+    input_dtype: str = "float32"  # the track's model input dtype ("int64" token ids for text tracks)
     rng: np.random.Generator = field(init=False)
 
     def __post_init__(self):
@@ -51,7 +52,8 @@ class MethodContext:
                      params: tuple[int, int] | None = None) -> list[ExportedArtifact]:
         """Export a (float) PyTorch model to every format this run needs."""
         from methods.export import export_torch_model
-        return export_torch_model(model, self.input_shape, self.formats, self.workdir, stem, info, params)
+        return export_torch_model(model, self.input_shape, self.formats, self.workdir, stem, info, params,
+                                  input_dtype=self.input_dtype)
 
 
 class Method:

@@ -94,6 +94,9 @@ class Session:
         reason = target.unavailable_reason()
         if reason:
             raise TargetUnavailableError(f"target {target.name!r} is not available here: {reason}")
+        if target.name in track.unsupported_targets:
+            raise ArtifactFormatError(f"track {track.name!r} does not run on target {target.name!r}: "
+                                      f"{track.unsupported_targets[target.name]}")
         if not set(method_cls.formats) & set(target.formats):
             raise ArtifactFormatError(
                 f"method {spec.method!r} produces {', '.join(method_cls.formats)} artifacts; target "
@@ -155,7 +158,8 @@ class Session:
         return MethodContext(
             track=track.name, input_shape=track.input_shape, num_classes=track.num_classes,
             train=splits.train, validation=splits.validation, calibration=Split(calib.x[:n], calib.y[:n]),
-            budget=track.budget, seed=seed, workdir=self.workdir / stem, formats=target.formats)
+            budget=track.budget, seed=seed, workdir=self.workdir / stem, formats=target.formats,
+            input_dtype=track.input_dtype)
 
     def _apply(self, method, track, target, splits, spec: RunSpec) -> list[ExportedArtifact]:
         from suite.tracks.base import ReferenceModel

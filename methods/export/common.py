@@ -10,22 +10,24 @@ from suite.tracks.torch_models import count_params
 
 def export_torch_model(model, input_shape: tuple[int, ...], formats: tuple[str, ...], workdir: Path,
                        stem: str, info: dict[str, Any] | None = None,
-                       params: tuple[int, int] | None = None) -> list[ExportedArtifact]:
-    """ONNX (cpu), TorchScript (cpu-torch) and, via the tf-keras port of the same weights, TFLite (edge)."""
+                       params: tuple[int, int] | None = None,
+                       input_dtype: str = "float32") -> list[ExportedArtifact]:
+    """ONNX (cpu), TorchScript (cpu-torch) and, via the tf-keras port of the same weights, TFLite (edge).
+    input_dtype: the model input's dtype (float32 images/features, int64 token ids)."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     total, nonzero = params or count_params(model)
     layout = "NCHW" if len(input_shape) == 3 else "flat"
-    base = dict(params=total, nonzero_params=nonzero, info=dict(info or {}))
+    base = dict(params=total, nonzero_params=nonzero, info=dict(info or {}), input_dtype=input_dtype)
     artifacts = []
     if "onnx" in formats:
         from methods.export.onnx_export import export_onnx
-        artifacts.append(ExportedArtifact("onnx", export_onnx(model, input_shape, workdir / f"{stem}.onnx"),
-                                          input_layout=layout, framework="torch", **base))
+        path = export_onnx(model, input_shape, workdir / f"{stem}.onnx", input_dtype=input_dtype)
+        artifacts.append(ExportedArtifact("onnx", path, input_layout=layout, framework="torch", **base))
     if "torchscript" in formats:
         from methods.export.torchscript_export import export_torchscript
-        artifacts.append(ExportedArtifact("torchscript", export_torchscript(model, input_shape, workdir / f"{stem}.ts"),
-                                          input_layout=layout, framework="torch", **base))
+        path = export_torchscript(model, input_shape, workdir / f"{stem}.ts", input_dtype=input_dtype)
+        artifacts.append(ExportedArtifact("torchscript", path, input_layout=layout, framework="torch", **base))
     if "tflite" in formats:
         from methods.export.tflite_export import keras_to_tflite
         from suite.tracks.keras_port import keras_input_layout, torch_to_keras

@@ -31,6 +31,10 @@ class Track:
     description: ClassVar[str]
     dataset: ClassVar[str]
     input_shape: ClassVar[tuple[int, ...]]  # per sample, torch layout
+    input_dtype: ClassVar[str] = "float32"  # dtype of the model input ("int64" for token ids)
+    # Targets this track's models cannot be built for: target name -> why (the harness refuses such runs
+    # before writing a record, and suite matrices leave them out).
+    unsupported_targets: ClassVar[dict[str, str]] = {}
     num_classes: ClassVar[int] = 10
     budget: ClassVar[Budget]
     recipe: ClassVar[TrainRecipe]

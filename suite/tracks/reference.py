@@ -16,6 +16,9 @@ def train_reference(track: Track, out_dir=None) -> dict:
 
     from suite.records.provenance import package_versions
 
+    custom = getattr(track, "train_reference", None)
+    if custom is not None:  # a track with its own recipe (sst2-transformer: tokenizer check, bucketed batches)
+        return custom(out_dir)
     out_dir = out_dir or track.checkpoint_path.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     splits = track.load_splits()

@@ -1,0 +1,120 @@
+"""The text track: GLUE SST-2 sentiment with a small Transformer encoder over int64 token ids.
+
+Everything Transformer-specific (model, tokenizer, bucketed training) is imported lazily, so listing
+tracks needs neither torch nor tokenizers."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+
+from suite.tracks import TRACKS
+from suite.tracks.base import Budget, Track
+from suite.tracks.training import TrainRecipe
+
+VOCAB_SIZE = 8000   # datasets/sst2.json tokenizer.vocab_size ([PAD]=0, [UNK]=1)
+SEQ_LEN = 64        # fixed input length (SST-2's longest sentence has 52 words)
+EDGE_REASON = ("the tf-keras port behind TFLite export (suite/tracks/keras_port.py) rebuilds only "
+               "Flatten/Linear/ReLU/Conv2d/MaxPool2d nn.Sequential models, not this Transformer "
+               "(embedding gather, LayerNorm, attention), and no torch->TFLite converter (ai-edge-torch) is "
+               "installed; run it on cpu (ONNX Runtime) or cpu-torch")
+
+REFERENCE = dict(d_model=256, n_layers=2, n_heads=4, d_ff=1024, embed_dim=96)
+STUDENT = dict(d_model=128, n_layers=2, n_heads=4, d_ff=512, embed_dim=96)
+
+
+def _transformer(**arch):
+    from suite.tracks.text_models import transformer_classifier
+    return transformer_classifier(VOCAB_SIZE, SEQ_LEN, num_classes=2, dropout=0.1, **arch)
+
+
+@TRACKS.register
+class Sst2Transformer(Track):
+    name = "sst2-transformer"
+    description = ("GLUE SST-2 sentiment (dev = test, 872), Transformer encoder 2x256 (4 heads, FFN 1024), "
+                   "int64 token ids (64)")
+    dataset = "sst2"
+    input_shape = (SEQ_LEN,)
+    input_dtype = "int64"
+    num_classes = 2
+    budget = Budget(finetune_epochs=1, calibration_samples=512, wall_time_s=1800, memory_mb=8192,
+                    finetune_lr=1e-3, batch_size=64)
+    # The generic recipe (used by methods that re-train with suite.tracks.training.fit): Adam at a
+    # Transformer-sized learning rate; the reference itself is trained by `text_recipe` below.
+    recipe = TrainRecipe(epochs=1, lr=1e-3, batch_size=64, optimizer="adam", weight_decay=0.0, seed=0)
+    architectures = {
+        "transformer-2x128": lambda: _transformer(**STUDENT),     # distillation student (~0.4M encoder params)
+        "transformer-2x256": lambda: _transformer(**REFERENCE),   # the reference architecture, fresh
+    }
+    unsupported_targets = {"edge": EDGE_REASON}
+
+    @property
+    def text_recipe(self):
+        from suite.tracks.text_training import TextRecipe
+        return TextRecipe(epochs=3, lr=1e-3, batch_size=64, weight_decay=0.01, warmup_frac=0.06, clip_norm=1.0,
+                          seed=0)
+
+    def build_torch(self):
+        return _transformer(**REFERENCE)
+
+    def train_reference(self, out_dir=None) -> dict:
+        """Tokenizer check + length-bucketed AdamW training; writes checkpoint and metadata like the generic
+        `suite.tracks.reference.train_reference` (which calls this for this track)."""
+        import torch
+
+        from suite.data.fetch import sha256_file
+        from suite.data.sst2 import build_sst2_tokenizer, tokenizer_json, tokenizer_path, tokenizer_spec
+        from suite.errors import ChecksumError
+        from suite.records.provenance import package_versions
+        from suite.tracks.text_training import fit_text
+        from suite.tracks.torch_models import count_params
+        from suite.tracks.training import accuracy_torch
+
+        out_dir = out_dir or self.checkpoint_path.parent
+        out_dir.mkdir(parents=True, exist_ok=True)
+        start = time.time()
+        # The tokenizer is rebuilt from the train split and must reproduce the committed one byte for byte.
+        rebuilt = tokenizer_json(build_sst2_tokenizer())
+        path, spec = tokenizer_path(), tokenizer_spec()
+        if not path.exists():
+            path.write_text(rebuilt, encoding="utf-8")
+        if sha256_file(path) != spec["sha256"] or path.read_text(encoding="utf-8") != rebuilt:
+            raise ChecksumError(f"the SST-2 tokenizer rebuilt from the train split does not match {path} / the "
+                                f"sha256 in datasets/sst2.json ({spec['sha256']}); a different `tokenizers` "
+                                f"version? (built with {spec.get('tokenizers_version')})")
+        splits = self.load_splits()
+        recipe = self.text_recipe
+        torch.manual_seed(recipe.seed)
+        model = self.build_torch()
+        history = []
+
+        def on_epoch(epoch, stats):
+            stats["validation_accuracy"] = accuracy_torch(model, splits.validation.x, splits.validation.y)
+            history.append(stats)
+
+        fit_text(model, splits.train.x, splits.train.y, recipe, on_epoch=on_epoch, progress=True)
+        seconds = time.time() - start
+        ckpt = out_dir / f"{self.name}.pt"
+        torch.save(model.state_dict(), ckpt)
+        params, _ = count_params(model)
+        meta = {
+            "track": self.name,
+            "sha256": sha256_file(ckpt),
+            "bytes": ckpt.stat().st_size,
+            "params": params,
+            "architecture": {"vocab_size": VOCAB_SIZE, "seq_len": SEQ_LEN, **REFERENCE},
+            "recipe": asdict(recipe),
+            "reference_accuracy": accuracy_torch(model, splits.test.x, splits.test.y),
+            "validation_accuracy": history[-1]["validation_accuracy"],
+            "history": history,
+            "dataset": self.dataset,
+            "dataset_sha256": splits.file_sha256,
+            "tokenizer_sha256": spec["sha256"],
+            "train_seconds": round(seconds, 1),
+            "torch_threads": torch.get_num_threads(),
+            "packages": package_versions(["torch", "numpy", "tokenizers"]),
+            "trained_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "command": f"slimbench train-reference --track {self.name}",
+        }
+        (out_dir / f"{self.name}.json").write_text(json.dumps(meta, indent=2) + "\n")
+        return meta
