@@ -15,6 +15,8 @@ def torch_to_keras(model, input_shape: tuple[int, ...]):
     keras = require("tf_keras", "tf")
     from torch import nn
 
+    if hasattr(model, "to_keras"):  # a model that ports itself (the text Transformer: suite/tracks/text_keras.py)
+        return model.to_keras()
     if len(input_shape) == 3:
         c, h, w = input_shape
         keras_input = (h, w, c)

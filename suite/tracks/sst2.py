@@ -14,10 +14,6 @@ from suite.tracks.training import TrainRecipe
 
 VOCAB_SIZE = 8000   # datasets/sst2.json tokenizer.vocab_size ([PAD]=0, [UNK]=1)
 SEQ_LEN = 64        # fixed input length (SST-2's longest sentence has 52 words)
-EDGE_REASON = ("the tf-keras port behind TFLite export (suite/tracks/keras_port.py) rebuilds only "
-               "Flatten/Linear/ReLU/Conv2d/MaxPool2d nn.Sequential models, not this Transformer "
-               "(embedding gather, LayerNorm, attention), and no torch->TFLite converter (ai-edge-torch) is "
-               "installed; run it on cpu (ONNX Runtime) or cpu-torch")
 
 REFERENCE = dict(d_model=256, n_layers=2, n_heads=4, d_ff=1024, embed_dim=96)
 STUDENT = dict(d_model=128, n_layers=2, n_heads=4, d_ff=512, embed_dim=96)
@@ -46,7 +42,6 @@ class Sst2Transformer(Track):
         "transformer-2x128": lambda: _transformer(**STUDENT),     # distillation student (~0.4M encoder params)
         "transformer-2x256": lambda: _transformer(**REFERENCE),   # the reference architecture, fresh
     }
-    unsupported_targets = {"edge": EDGE_REASON}
 
     @property
     def text_recipe(self):

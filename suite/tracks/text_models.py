@@ -107,6 +107,11 @@ class TransformerClassifier(nn.Module):
         with torch.no_grad():
             self.tok.weight[self.pad_id].zero_()
 
+    def to_keras(self):
+        """The same weights in tf-keras (for TFLite); see suite/tracks/text_keras.py."""
+        from suite.tracks.text_keras import transformer_to_keras
+        return transformer_to_keras(self)
+
     def forward(self, ids):
         if not _is_exporting():
             if ids.shape[1] > self.seq_len:

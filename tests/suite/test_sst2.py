@@ -209,19 +209,39 @@ def test_track_declares_what_methods_need():
     reference = track.build_torch()
     encoder = lambda m: sum(p.numel() for n, p in m.named_parameters() if not n.startswith("tok."))  # noqa: E731
     assert encoder(student) < encoder(reference) / 3  # both share the 8000 x 96 vocabulary table
-    assert "edge" in track.unsupported_targets
+    assert not track.unsupported_targets  # cpu, cpu-torch and edge (via the tf-keras port) all run it
 
 
-def test_edge_is_refused_with_the_reason_and_left_out_of_matrices(quick_session):
+def test_a_track_can_refuse_a_target_with_its_reason(quick_session, monkeypatch):
     from suite.harness import RunSpec
     from suite.suites import matrix
+    from suite.tracks import TRACKS
 
-    with pytest.raises(ArtifactFormatError, match="keras port"):
+    monkeypatch.setattr(TRACKS.get("sst2-transformer"), "unsupported_targets", {"edge": "no converter for X"})
+    with pytest.raises(ArtifactFormatError, match="does not run on target 'edge': no converter for X"):
         quick_session.run(RunSpec("sst2-transformer", "fp32", "edge"))
-    assert not quick_session.store.paths()
+    assert not quick_session.store.paths()  # refused before anything is written
     specs = matrix(["sst2-transformer", "digits-mlp"], ["fp32"], ["cpu", "edge"])
     assert {(s.track, s.target) for s in specs} == {("sst2-transformer", "cpu"), ("digits-mlp", "cpu"),
                                                     ("digits-mlp", "edge")}
+
+
+def test_keras_port_and_tflite_run_int64_ids_on_edge(tmp_path):
+    import torch
+
+    from methods.export import export_torch_model
+    from suite.targets import get_target
+
+    model = _tiny()
+    x = _ids(12)
+    with torch.inference_mode():
+        expected = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model.to_keras()(x).numpy(), expected, atol=1e-5)
+    (artifact,) = export_torch_model(model, (64,), ("tflite",), tmp_path, "tiny", input_dtype="int64")
+    assert artifact.input_dtype == "int64" and artifact.input_layout == "flat"
+    runner = get_target("edge").load(artifact)
+    np.testing.assert_allclose(runner.predict(x), expected, atol=1e-4)
+    np.testing.assert_allclose(runner.predict(x[:1]), expected[:1], atol=1e-4)
 
 
 @requires_sst2
