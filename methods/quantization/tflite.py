@@ -50,14 +50,18 @@ def inspect_tflite(path) -> dict[str, Any]:
         return facts
     facts["ops"] = sorted({op["op_name"] for op in ops})
     granularity, weight_dtypes, by_op = [], [], []
+    produced_by = {int(out): op for op in ops for out in op["outputs"]}
     for op in ops:
         if op["op_name"] in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED") and len(op["inputs"]) > 1:
             weight = tensors.get(int(op["inputs"][1]))
+            producer = produced_by.get(int(op["inputs"][1]))
+            if producer is not None and producer["op_name"] == "DEQUANTIZE":  # fp16 / stored-narrow weights
+                weight = tensors.get(int(producer["inputs"][0]))
             if weight is None:
                 continue
             scales = weight["quantization_parameters"]["scales"]
             weight_dtypes.append(np.dtype(weight["dtype"]).name)
-            granularity.append("per-channel" if len(scales) > 1 else ("per-tensor" if len(scales) == 1 else "float"))
+            granularity.append("per-channel" if len(scales) > 1 else ("per-tensor" if len(scales) == 1 else "unquantized"))
             by_op.append(f"{op['op_name']}:{weight_dtypes[-1]}:{granularity[-1]}")
     facts["weights_by_op"] = by_op  # in graph order; e.g. the converter leaves layers under 1024 weights float
     facts["weight_dtypes"] = sorted(set(weight_dtypes))

@@ -260,3 +260,20 @@ def test_torch_dynamic_on_lenet5_leaves_conv_fp32_and_says_so(method_context):
     assert artifact.info["float_conv_layers"] == 2 and artifact.info["quantized_linear"] == 2
     assert "Conv layers stay fp32" in artifact.info["note"]
     assert artifact.params == 431_080
+
+
+def test_tflite_info_is_read_back_from_the_flatbuffer(method_context):
+    from methods import METHODS
+    from suite.tracks.base import ReferenceModel
+
+    track, context = method_context("digits-mlp", formats=("tflite",))
+    model = ReferenceModel(track)
+    fp16 = _as_list(METHODS.get("tflite-fp16")().apply(model, context))[0].info
+    assert fp16["weights_by_op"] == ["FULLY_CONNECTED:float16:unquantized"] * 3
+    int8 = _as_list(METHODS.get("tflite-int8")().apply(model, context))[0].info
+    assert int8["weights_by_op"] == ["FULLY_CONNECTED:int8:per-channel"] * 3
+    assert int8["input_dtype"] == int8["output_dtype"] == "int8"
+    dynamic = _as_list(METHODS.get("tflite-dynamic-range")().apply(model, context))[0].info
+    # 128x64 and 64x128 kernels are quantized; the 64x10 one (< 1024 weights) stays float32.
+    assert dynamic["weights_by_op"][-1] == "FULLY_CONNECTED:float32:unquantized"
+    assert dynamic["weights_by_op"][0] == "FULLY_CONNECTED:int8:per-channel"
