@@ -259,3 +259,12 @@ def test_reference_checkpoint_loads_and_fp32_runs_on_cpu_with_int64_ids(quick_se
     # ONNX Runtime on the exported artifact reproduces the torch reference accuracy of the metadata
     assert abs(record["results"]["accuracy"] - track.reference_accuracy) < 0.005
     assert record["results"]["test_samples"] == 872
+
+
+def test_train_reference_hands_over_to_the_tracks_own_recipe(monkeypatch, tmp_path):
+    from suite.tracks import TRACKS, get_track
+    from suite.tracks.reference import train_reference
+
+    monkeypatch.setattr(TRACKS.get("sst2-transformer"), "train_reference",
+                        lambda self, out_dir=None: {"trained_into": out_dir})
+    assert train_reference(get_track("sst2-transformer"), tmp_path) == {"trained_into": tmp_path}
