@@ -28,8 +28,9 @@ def check_positive(value, where: str, allow_none: bool = False) -> None:
 
 
 def calibration_batches(x: np.ndarray, batch_size: int = 32) -> Iterator[np.ndarray]:
-    """The calibration split (already cut to the budget) in fixed-order float32 batches."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    """The calibration split (already cut to the budget) in fixed-order batches: float32 features/images,
+    or the integer token ids a text track feeds (kept as they are)."""
+    x = np.ascontiguousarray(x, dtype=x.dtype if np.issubdtype(x.dtype, np.integer) else np.float32)
     for i in range(0, len(x), batch_size):
         yield x[i:i + batch_size]
 

@@ -28,7 +28,8 @@ def _export_float(model, context, stem: str):
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     torch_model = model.torch()
-    raw = export_onnx(torch_model, context.input_shape, context.workdir / f"{stem}-fp32.onnx")
+    raw = export_onnx(torch_model, context.input_shape, context.workdir / f"{stem}-fp32.onnx",
+                      input_dtype=context.input_dtype)
     pre = context.workdir / f"{stem}-fp32-pre.onnx"
     quant_pre_process(str(raw), str(pre))
     return torch_model, pre
@@ -76,7 +77,8 @@ class OrtInt8Dynamic(Method):
                           weight_type=cfg.weight_type, activation_type="uint8", reduce_range=cfg.reduce_range,
                           ops=_op_types(out))
         return ExportedArtifact("onnx", out, input_layout=_layout(context.input_shape), params=total,
-                                nonzero_params=nonzero, framework="onnxruntime", info=info)
+                                nonzero_params=nonzero, framework="onnxruntime", info=info,
+                                input_dtype=context.input_dtype)
 
 
 @METHODS.register
@@ -135,7 +137,8 @@ class OrtInt8Static(Method):
                           calibration_split="calibration", weight_type=cfg.weight_type,
                           activation_type=cfg.activation_type, reduce_range=cfg.reduce_range, ops=_op_types(out))
         return ExportedArtifact("onnx", out, input_layout=_layout(context.input_shape), params=total,
-                                nonzero_params=nonzero, framework="onnxruntime", info=info)
+                                nonzero_params=nonzero, framework="onnxruntime", info=info,
+                                input_dtype=context.input_dtype)
 
 
 class _CalibrationReader:

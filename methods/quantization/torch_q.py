@@ -59,9 +59,10 @@ def _export_artifacts(quantized, float_model, context, stem: str, info: dict[str
     layout = _layout(context.input_shape)
     artifacts = []
     if "torchscript" in context.formats or not want_onnx:
-        path = export_torchscript(quantized, context.input_shape, context.workdir / f"{stem}.ts")
+        path = export_torchscript(quantized, context.input_shape, context.workdir / f"{stem}.ts",
+                                  input_dtype=context.input_dtype)
         artifacts.append(ExportedArtifact("torchscript", path, input_layout=layout, params=total,
-                                          nonzero_params=nonzero, framework="torch",
+                                          nonzero_params=nonzero, framework="torch", input_dtype=context.input_dtype,
                                           info={**info, "runtime_kernels": "PyTorch quantized (x86: fbgemm/oneDNN)"}))
     if want_onnx and "onnx" in context.formats:
         path = context.workdir / f"{stem}.onnx"
@@ -213,7 +214,7 @@ class TorchInt8Dynamic(Method):
             check_bits(self.weight_bits, "torch-int8-dynamic.weight_bits")
 
     def apply(self, model, context):
-        require_float_input(context, self.name)
+        # Dynamic quantization touches only Linear layers, so it also serves token-id (int64) models.
         torch = require("torch", "torch")
         from torch import nn
         from torch.ao.quantization import default_dynamic_qconfig, per_channel_dynamic_qconfig, quantize_dynamic
