@@ -93,17 +93,18 @@ class ResolvedBudget:
     momentum: float
     weight_decay: float
     epochs_source: str
+    optimizer: str = "sgd"  # the track recipe's: SGD for the MNIST nets, Adam for the Transformer (SGD does not train it)
 
     def to_info(self) -> dict:
         return {"epochs": self.epochs, "epochs_source": self.epochs_source, "lr": self.lr, "batch_size": self.batch_size, "momentum": self.momentum,
-                "weight_decay": self.weight_decay, "optimizer": "sgd", "schedule": "cosine"}
+                "weight_decay": self.weight_decay, "optimizer": self.optimizer, "schedule": "cosine"}
 
 
 def resolve_budget(config: StudentTrainingConfig, track) -> ResolvedBudget:
     recipe = track.recipe
     return ResolvedBudget(epochs=config.epochs or default_epochs(track), lr=config.lr or recipe.lr,
                           batch_size=config.batch_size or track.budget.batch_size,
-                          momentum=recipe.momentum, weight_decay=recipe.weight_decay,
+                          momentum=recipe.momentum, weight_decay=recipe.weight_decay, optimizer=recipe.optimizer,
                           epochs_source="config" if config.epochs else
                           f"track default: ceil({recipe.epochs} reference epochs / 4)")
 
@@ -118,7 +119,7 @@ def torch_recipe(budget: ResolvedBudget, seed: int, epochs: int | None = None):
 
     return TrainRecipe(epochs=budget.epochs if epochs is None else epochs, lr=budget.lr,
                        batch_size=budget.batch_size, momentum=budget.momentum,
-                       weight_decay=budget.weight_decay, optimizer="sgd", schedule="cosine", seed=seed)
+                       weight_decay=budget.weight_decay, optimizer=budget.optimizer, schedule="cosine", seed=seed)
 
 
 def reference_params(track) -> int:

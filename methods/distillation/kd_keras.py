@@ -49,8 +49,11 @@ def _keras_accuracy(model, x: np.ndarray, y: np.ndarray) -> float:
 
 def _compile(keras, model, loss, budget, steps: int):
     schedule = keras.optimizers.schedules.CosineDecay(budget.lr, decay_steps=max(1, steps))
-    optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=budget.momentum,
-                                     weight_decay=budget.weight_decay)
+    if budget.optimizer == "adam":
+        optimizer = keras.optimizers.Adam(learning_rate=schedule, weight_decay=budget.weight_decay or None)
+    else:
+        optimizer = keras.optimizers.SGD(learning_rate=schedule, momentum=budget.momentum,
+                                         weight_decay=budget.weight_decay)
     model.compile(optimizer=optimizer, loss=loss)
 
 
