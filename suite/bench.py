@@ -13,8 +13,8 @@ def bare_call(runner):
         session, outs, name = runner.session, runner.output_names, runner.input_name
         return lambda x: session.run(outs, {name: x})
     if hasattr(runner, "_by_batch"):  # LiteRT: set / invoke / get on the batch-1 interpreter
-        interpreter, inp, out = runner._get(1)
-        i_idx, o_idx = inp["index"], out["index"]
+        bound = runner._get(1)
+        interpreter, i_idx, o_idx = bound.interpreter, bound.in_index, bound.out_index
 
         def call(x):
             interpreter.set_tensor(i_idx, x)

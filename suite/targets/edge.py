@@ -10,42 +10,54 @@ from suite.targets import TARGETS
 from suite.targets.base import Runner, Target
 
 
+class _Bound:
+    """One interpreter allocated for one batch size, with its I/O facts resolved once (not per call)."""
+    __slots__ = ("interpreter", "in_index", "out_index", "in_dtype", "in_quant", "out_quant")
+
+    def __init__(self, interpreter):
+        inp = interpreter.get_input_details()[0]
+        out = interpreter.get_output_details()[0]
+        self.interpreter, self.in_index, self.out_index = interpreter, inp["index"], out["index"]
+        self.in_dtype = np.dtype(inp["dtype"])
+        self.in_quant = None
+        if self.in_dtype in (np.int8, np.uint8):
+            info = np.iinfo(self.in_dtype)
+            self.in_quant = (*inp["quantization"], info.min, info.max)
+        self.out_quant = out["quantization"] if np.dtype(out["dtype"]) in (np.int8, np.uint8) else None
+
+
 class LiteRTRunner(Runner):
     def __init__(self, path, threads: int = 1):
         self._module = require("ai_edge_litert.interpreter", "tf")
         self.path, self.num_threads = str(path), threads
-        self._by_batch: dict[int, tuple] = {}
+        self._by_batch: dict[int, _Bound] = {}
         self.threads = {"num_threads": threads, "delegate": "XNNPACK (LiteRT default op resolver)"}
         self._get(1)
 
-    def _get(self, batch: int):
-        entry = self._by_batch.get(batch)
-        if entry is None:
+    def _get(self, batch: int) -> _Bound:
+        bound = self._by_batch.get(batch)
+        if bound is None:
             # The default op resolver applies XNNPACK to every op it supports (float, fp16 and int8).
             interpreter = self._module.Interpreter(model_path=self.path, num_threads=self.num_threads)
             inp = interpreter.get_input_details()[0]
             if inp["shape"][0] != batch:
                 interpreter.resize_tensor_input(inp["index"], [batch, *inp["shape"][1:]])
             interpreter.allocate_tensors()
-            inp = interpreter.get_input_details()[0]
-            out = interpreter.get_output_details()[0]
-            entry = (interpreter, inp, out)
-            self._by_batch[batch] = entry
-        return entry
+            bound = self._by_batch[batch] = _Bound(interpreter)
+        return bound
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        interpreter, inp, out = self._get(len(x))
-        if inp["dtype"] in (np.int8, np.uint8):
-            scale, zero = inp["quantization"]
-            info = np.iinfo(inp["dtype"])
-            x = np.clip(np.round(x / scale) + zero, info.min, info.max).astype(inp["dtype"])
-        elif x.dtype != inp["dtype"]:
-            x = x.astype(inp["dtype"])
-        interpreter.set_tensor(inp["index"], x)
-        interpreter.invoke()
-        y = interpreter.get_tensor(out["index"])
-        if out["dtype"] in (np.int8, np.uint8):
-            scale, zero = out["quantization"]
+        b = self._by_batch.get(len(x)) or self._get(len(x))
+        if b.in_quant is not None:  # int8-input models: quantize with the model's own input scale
+            scale, zero, lo, hi = b.in_quant
+            x = np.clip(np.round(x / scale) + zero, lo, hi).astype(b.in_dtype)
+        elif x.dtype != b.in_dtype:
+            x = x.astype(b.in_dtype)
+        b.interpreter.set_tensor(b.in_index, x)
+        b.interpreter.invoke()
+        y = b.interpreter.get_tensor(b.out_index)
+        if b.out_quant is not None:
+            scale, zero = b.out_quant
             y = (y.astype(np.float32) - zero) * scale
         return y
 
