@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+from suite.atomic import atomic_write_bytes
 from suite.errors import RecordError
 
 SCHEMA_VERSION = 1
@@ -75,16 +74,7 @@ class RecordStore:
         record = finalize(record)
         self.root.mkdir(parents=True, exist_ok=True)
         dest = self.root / f"{record['id']}.json"
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(json.dumps(record, indent=2, sort_keys=True) + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, dest)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_bytes(dest, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode(), suffix=".json")
         return dest
 
     def paths(self) -> list[Path]:

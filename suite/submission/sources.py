@@ -6,9 +6,9 @@ Records carry `config.method_source_sha256`; ingest stores the bundle's source h
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
+
+from suite.atomic import atomic_write_bytes
 
 SOURCES_DIR = "method-sources"
 
@@ -23,16 +23,7 @@ def store_source(store_root: Path, file_name: str, data: bytes) -> Path:
     if dest.is_file() and hashlib.sha256(dest.read_bytes()).hexdigest() == digest:
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(dest, data)
     return dest
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from suite.atomic import atomic_write_bytes
 
 from suite.errors import SlimBenchError
 
@@ -84,10 +85,7 @@ def restore(before: Snapshot, added: list[Path], changed: list[Path], deleted: l
         if path.is_symlink():
             path.unlink()
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".restore-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(before.contents[path])
-        os.replace(tmp, path)
+        atomic_write_bytes(path, before.contents[path], prefix=".restore-")
     return True
 
 
