@@ -40,21 +40,17 @@ def bench_harness(track_name: str = "mnist-lenet5", target_name: str = "cpu", ro
     import tempfile
     from pathlib import Path
 
-    from methods.baseline import Fp32
-    from suite.artifacts import pick_artifact
     from suite.harness import Session
     from suite.measure.latency import LatencySettings, measure_single_stream
     from suite.targets import get_target
     from suite.targets.base import to_layout
     from suite.tracks import get_track
-    from suite.tracks.base import ReferenceModel
 
     track, target = get_track(track_name), get_target(target_name)
     splits = track.load_splits()
     tmp = Path(workdir or tempfile.mkdtemp(prefix="slimbench-bench-"))
-    context = Session(tmp / "store", workdir=tmp)._context(track, target, splits, 0, "bench")
-    artifact = pick_artifact(Fp32().apply(ReferenceModel(track), context), target.formats)
-    runner = target.load(artifact)
+    baseline = Session(tmp / "store", workdir=tmp).baseline(track, target, splits)  # the fp32 artifact, loaded
+    artifact, runner = baseline.artifact, baseline.runner
     x = to_layout(splits.calibration.x.astype(np.float32), artifact.input_layout)
     inputs = [np.ascontiguousarray(x[i:i + 1]) for i in range(64)]
     call = bare_call(runner)
