@@ -35,7 +35,7 @@ def bare_loop(call, inputs: list[np.ndarray], n: int) -> list[float]:
     return out
 
 
-def bench_harness(track_name: str = "mnist-lenet5", target_name: str = "cpu", rounds: int = 6,
+def bench_harness(track_name: str = "mnist-lenet5", target_name: str = "cpu", rounds: int = 10,
                   queries: int = 2000, workdir=None) -> dict:
     import tempfile
     from pathlib import Path
