@@ -31,12 +31,14 @@ SCHEDULES = ("oneshot", "gradual", "iterative")
 @dataclass(frozen=True)
 class MagnitudeConfig:
     sparsity: float = 0.9                   # fraction of weights set to zero (per layer, or overall if global)
-    scope: Literal["layer", "global"] = "layer"
+    # Defaults measured on MNIST at 90%: one global threshold + fine-tuning at the reference recipe's rate
+    # lose 0.16 / +0.07 pp (lenet300 / lenet5); per-layer at the budget's 0.01 lost 0.87 / 0.72 pp.
+    scope: Literal["layer", "global"] = "global"
     schedule: Literal["oneshot", "gradual", "iterative"] = "gradual"
     layer_sparsity: tuple[float, ...] = ()  # one per Conv2d/Linear in order (overrides sparsity; scope=layer)
     iterations: int = 3                     # prune/retrain rounds (schedule=iterative)
     epochs: int = -1                        # fine-tuning epochs in all; -1 = the track budget's finetune_epochs
-    lr: float = 0.0                         # fine-tuning learning rate; 0 = the track budget's finetune_lr
+    lr: float = 0.0                         # fine-tuning learning rate; 0 = the track's reference recipe lr
 
     def __post_init__(self):
         check_choice(self.scope, SCOPES, "torch-magnitude.scope")
@@ -55,7 +57,8 @@ class MagnitudeConfig:
         if self.epochs < -1:
             raise ConfigError(f"torch-magnitude.epochs={self.epochs}: use -1 for the track budget or a count >= 0")
         if self.lr < 0:
-            raise ConfigError(f"torch-magnitude.lr={self.lr} must be >= 0 (0 = the track budget's finetune_lr)")
+            raise ConfigError(f"torch-magnitude.lr={self.lr} must be >= 0 (0 = the track's reference "
+                              f"training lr)")
 
 
 def polynomial_sparsity(final: float, progress: float, power: int = 3) -> float:
@@ -148,9 +151,12 @@ class TorchMagnitude(Method):
         layers = prunable_layers(net)
         masked = MaskedModel(layers, cfg)
         epochs, epoch_info = resolve_epochs(cfg.epochs, context)
-        lr = cfg.lr or float(context.budget.finetune_lr)
+        # Zeroing 90% of the weights is a large step away from the optimum; recovering from it needs the rate
+        # the reference was trained at, not the gentle finetune_lr that suits quantization-aware fine-tuning.
+        lr = cfg.lr or float(model.track.recipe.lr)
         info = {"pruning": "unstructured magnitude (weights only; biases kept)", "scope": cfg.scope,
-                "schedule": cfg.schedule, "finetune_lr": lr, **epoch_info,
+                "schedule": cfg.schedule, "finetune_lr": lr,
+                "finetune_lr_source": "config" if cfg.lr else "track reference recipe", **epoch_info,
                 "validation_accuracy_before": validation_accuracy(net, context)}
         schedule = cfg.schedule
         if epochs == 0 and schedule != "oneshot":

@@ -72,8 +72,8 @@ def test_magnitude_reaches_target_and_zeros_survive_export(method_context, sched
     from methods.pruning.magnitude import TorchMagnitude
 
     _, ctx = method_context("digits-mlp", formats=("onnx",))
-    method = TorchMagnitude.from_params({"sparsity": "0.8", "schedule": schedule, "epochs": "2",
-                                         "iterations": "2"})
+    method = TorchMagnitude.from_params({"sparsity": "0.8", "scope": "layer", "schedule": schedule,
+                                         "epochs": "2", "iterations": "2"})
     [artifact] = method.apply(_reference("digits-mlp"), ctx)
     info = artifact.info
     for name, layer in info["layers"].items():
@@ -96,7 +96,7 @@ def test_magnitude_global_and_per_layer_targets(method_context):
     from methods.pruning.magnitude import TorchMagnitude
 
     _, ctx = method_context("digits-mlp", formats=("onnx",))
-    [art] = TorchMagnitude.from_params({"layer_sparsity": "0.5,0.9,0.2", "schedule": "oneshot",
+    [art] = TorchMagnitude.from_params({"layer_sparsity": "0.5,0.9,0.2", "scope": "layer", "schedule": "oneshot",
                                         "epochs": "1"}).apply(_reference("digits-mlp"), ctx)
     assert [round(v["sparsity"], 2) for v in art.info["layers"].values()] == [0.5, 0.9, 0.2]
     _, ctx = method_context("digits-mlp", formats=("onnx",))
@@ -108,12 +108,29 @@ def test_magnitude_global_and_per_layer_targets(method_context):
     assert max(sparsities) - min(sparsities) > 0.01  # one threshold, different per-layer outcomes
 
 
+def test_magnitude_defaults_are_global_at_the_reference_lr(method_context):
+    """The defaults are what kept 90%-sparse MNIST nets within 0.3 pp: one global threshold, fine-tuned at the
+    rate the reference was trained with (the budget's finetune_lr lost 0.7-0.9 pp)."""
+    from methods.pruning.magnitude import TorchMagnitude
+
+    reference = _reference("digits-mlp")
+    _, ctx = method_context("digits-mlp", formats=("onnx",))
+    [art] = TorchMagnitude.from_params({"epochs": "1"}).apply(reference, ctx)
+    assert art.info["scope"] == "global"
+    assert art.info["finetune_lr"] == reference.track.recipe.lr != ctx.budget.finetune_lr
+    assert art.info["finetune_lr_source"] == "track reference recipe"
+    assert art.info["sparsity"] == pytest.approx(0.9, abs=1e-3)
+    [art] = TorchMagnitude.from_params({"epochs": "1", "lr": "0.002"}).apply(reference, ctx)
+    assert (art.info["finetune_lr"], art.info["finetune_lr_source"]) == (0.002, "config")
+
+
 def test_magnitude_bad_layer_count_and_budget_are_reported(method_context):
     from methods.pruning.magnitude import TorchMagnitude
 
     _, ctx = method_context("digits-mlp", formats=("onnx",))
     with pytest.raises(ConfigError, match=r"3 prunable layers \(fc1, fc2, fc3\)"):
-        TorchMagnitude.from_params({"layer_sparsity": "0.5,0.5"}).apply(_reference("digits-mlp"), ctx)
+        TorchMagnitude.from_params({"layer_sparsity": "0.5,0.5", "scope": "layer"}).apply(
+            _reference("digits-mlp"), ctx)
     with pytest.raises(ConfigError, match="iterative with 4 iterations needs at least 4"):
         TorchMagnitude.from_params({"schedule": "iterative", "iterations": "4", "epochs": "2"}).apply(
             _reference("digits-mlp"), ctx)
@@ -210,7 +227,8 @@ def test_a_method_failing_midway_gives_a_failed_record_and_the_session_goes_on(q
     from suite.harness import RunSpec
 
     bad = quick_session.run(RunSpec("digits-mlp", "torch-magnitude", "cpu",
-                                    params={"layer_sparsity": "0.5,0.5", "schedule": "oneshot"}))
+                                    params={"layer_sparsity": "0.5,0.5", "scope": "layer",
+                                            "schedule": "oneshot"}))
     assert bad["status"] == "failed"
     assert bad["error"]["phase"] == "method"
     assert bad["error"]["type"] == "ConfigError"

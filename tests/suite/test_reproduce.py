@@ -98,7 +98,8 @@ def test_reproduction_record_carries_the_verdict(tmp_path):
     card = copy.deepcopy(load_card("han2015-lenet300"))
     card["name"], card["title"] = "toy-digits", "toy"
     card["setup"] = {"track": "digits-mlp", "method": "torch-magnitude", "target": "cpu", "seed": 0,
-                     "params": {"layer_sparsity": [0.92, 0.91, 0.74], "schedule": "iterative", "iterations": 2,
+                     "params": {"scope": "layer", "layer_sparsity": [0.92, 0.91, 0.74], "schedule": "iterative",
+                                "iterations": 2,
                                 "epochs": 2}}
     card["tolerance"] = dict(card["tolerance"], error_gap_pp=100.0)  # digits is no MNIST: judge the plumbing
     ctx = ReproduceContext(store=tmp_path / "store", settings=QUICK, measure_memory=False, workdir=tmp_path / "w")
@@ -125,7 +126,7 @@ def test_reproduction_of_a_failing_method_is_a_failed_record_and_verdict(tmp_pat
 
     card = copy.deepcopy(load_card("han2015-lenet300"))
     setup = {"track": "digits-mlp", "method": "torch-magnitude", "target": "cpu",
-             "params": {"layer_sparsity": [0.5, 0.5]}}  # wrong layer count: fails inside apply
+             "params": {"scope": "layer", "layer_sparsity": [0.5, 0.5]}}  # wrong layer count: fails inside apply
     ctx = ReproduceContext(store=tmp_path / "store", settings=QUICK, measure_memory=False, workdir=tmp_path / "w")
     record, verdict = ctx.run(ctx.spec(setup), lambda r: judge_pruning(card, r), card)
     assert record["status"] == "failed" and record["kind"] == "reproduction"
