@@ -1,0 +1,94 @@
+"""The README's results table, regenerated from the published records:
+
+    python -m leaderboard.readme_table            # rewrites the block between the README's results markers
+    python -m leaderboard.readme_table --print    # prints it instead
+
+One row per (track, target, method, params): the latest successful `run` record of that configuration in
+`leaderboard/results/`. Parameters are shown where they differ from the method's *current* defaults, so a
+record made under older defaults is labelled with what it actually ran."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import re
+import sys
+from pathlib import Path
+
+from leaderboard.data import is_reproduction, params_text
+from suite.paths import REPO_ROOT
+from suite.records.store import RecordStore
+
+TRACKS = ("mnist-lenet5", "sst2-transformer")   # the README shows one image track and the text track
+BEGIN, END = "<!-- results-table:begin -->", "<!-- results-table:end -->"
+HEADER = ("| track | target | method | top-1 | Δ pp | p50 ms (b1) | speedup b1 | speedup b64 | size KB | gzip KB "
+          "| peak MB |\n| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+
+
+def non_default_params(method: str, params: dict | None) -> dict:
+    """The params that differ from the registered method's current defaults (all of them for chains or
+    methods this checkout does not know)."""
+    from methods import METHODS
+
+    params = params or {}
+    if "+" in method or method not in METHODS.names():
+        return params
+    defaults = dataclasses.asdict(METHODS.get(method).Config())
+    return {k: v for k, v in params.items() if _normal(defaults.get(k, object())) != _normal(v)}
+
+
+def _normal(value):
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _x(value) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def table_row(record: dict) -> str:
+    cfg, res = record["config"], record["results"]
+    shown = non_default_params(cfg["method"], cfg.get("method_params"))
+    method = f"`{cfg['method']}`" + (f" ({params_text(shown)})" if shown else "")
+    size, mem = res.get("size") or {}, res.get("memory") or {}
+    peak = mem.get("net_peak_rss_bytes")
+    cells = [cfg["track"], cfg["target"], method, f"{res['accuracy'] * 100:.2f}%",
+             f"{res.get('accuracy_delta_pp', 0):+.2f}", f"{res['latency_single_stream']['p50_ms']:.3f}",
+             _x(res.get("speedup_single_stream")), _x(res.get("speedup_offline")),
+             f"{size['artifact_bytes'] / 1024:.0f}", f"{size['gzip_bytes'] / 1024:.0f}",
+             "-" if peak is None else f"{peak / 2**20:.0f}"]
+    return "| " + " | ".join(cells) + " |"
+
+
+def build_table(results_dir: Path) -> str:
+    latest: dict[tuple, dict] = {}
+    for record in RecordStore(results_dir).records():
+        cfg = record["config"]
+        if record["status"] != "ok" or is_reproduction(record) or cfg["track"] not in TRACKS:
+            continue
+        key = (cfg["track"], cfg["target"], cfg["method"], params_text(cfg.get("method_params")))
+        if key not in latest or record["created_utc"] >= latest[key]["created_utc"]:
+            latest[key] = record
+    rows = sorted(latest.values(), key=lambda r: (TRACKS.index(r["config"]["track"]), r["config"]["target"],
+                                                  r["config"]["method"] != "fp32", table_row(r)))
+    return "\n".join([HEADER, *map(table_row, rows)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--print", action="store_true", help="print the table instead of rewriting README.md")
+    args = parser.parse_args(argv)
+    table = build_table(REPO_ROOT / "leaderboard" / "results")
+    if args.print:
+        print(table)
+        return 0
+    readme = REPO_ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        print(f"README.md has no {BEGIN} ... {END} block to rewrite", file=sys.stderr)
+        return 2
+    block = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    readme.write_text(block.sub(lambda _: f"{BEGIN}\n{table}\n{END}", text), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
