@@ -70,6 +70,19 @@ def inspect_tflite(path) -> dict[str, Any]:
     return facts
 
 
+def _convert_reference(model, context, method_name: str, **converter_options):
+    """The reference weights -> tf-keras port -> `<method>.tflite` with the given converter options; returns the
+    torch model (for parameter counts), the flatbuffer path and the facts read back from it."""
+    require_float_input(context, method_name)
+    from methods.export.tflite_export import keras_to_tflite
+    from suite.tracks.keras_port import torch_to_keras
+
+    torch_model = model.torch()
+    path = keras_to_tflite(torch_to_keras(torch_model, context.input_shape),
+                           context.workdir / f"{method_name}.tflite", **converter_options)
+    return torch_model, path, inspect_tflite(path)
+
+
 def _artifact(path, model_torch, context, info) -> ExportedArtifact:
     total, nonzero = float_params(model_torch)
     return ExportedArtifact("tflite", path, input_layout=_layout(context.input_shape), params=total,
@@ -97,16 +110,9 @@ class TfliteInt8(Method):
             check_bits(self.activation_bits, "tflite-int8.activation_bits")
 
     def apply(self, model, context):
-        require_float_input(context, self.name)
-        from methods.export.tflite_export import keras_to_tflite
-
-        torch_model = model.torch()
-        from suite.tracks.keras_port import torch_to_keras
-        keras_model = torch_to_keras(torch_model, context.input_shape)
-        path = keras_to_tflite(keras_model, context.workdir / "tflite-int8.tflite",
-                               representative=representative_dataset(context.calibration.x),
-                               int8_io=self.config.int8_io, builtin_int8_only=True)
-        facts = inspect_tflite(path)
+        torch_model, path, facts = _convert_reference(
+            model, context, self.name, representative=representative_dataset(context.calibration.x),
+            int8_io=self.config.int8_io, builtin_int8_only=True)
         info = quant_info(weight_bits=8, activation_bits=8, granularity=facts.get("weight_granularity", "unknown"),
                           scheme="full-integer post-training (TFLite converter)",
                           calibration_samples=len(context.calibration),
@@ -132,14 +138,7 @@ class TfliteDynamicRange(Method):
             check_bits(self.weight_bits, "tflite-dynamic-range.weight_bits")
 
     def apply(self, model, context):
-        require_float_input(context, self.name)
-        from methods.export.tflite_export import keras_to_tflite
-        from suite.tracks.keras_port import torch_to_keras
-
-        torch_model = model.torch()
-        path = keras_to_tflite(torch_to_keras(torch_model, context.input_shape),
-                               context.workdir / "tflite-dynamic-range.tflite", optimize=True)
-        facts = inspect_tflite(path)
+        torch_model, path, facts = _convert_reference(model, context, self.name, optimize=True)
         info = quant_info(weight_bits=8, activation_bits=None, granularity=facts.get("weight_granularity", "unknown"),
                           scheme="dynamic range (weights int8; activations float, quantized per inference by "
                                  "hybrid kernels)",
@@ -163,14 +162,7 @@ class TfliteFp16(Method):
             check_bits(self.weight_bits, "tflite-fp16.weight_bits", supported=(16,))
 
     def apply(self, model, context):
-        require_float_input(context, self.name)
-        from methods.export.tflite_export import keras_to_tflite
-        from suite.tracks.keras_port import torch_to_keras
-
-        torch_model = model.torch()
-        path = keras_to_tflite(torch_to_keras(torch_model, context.input_shape),
-                               context.workdir / "tflite-fp16.tflite", float16=True)
-        facts = inspect_tflite(path)
+        torch_model, path, facts = _convert_reference(model, context, self.name, float16=True)
         info = quant_info(weight_bits=16, activation_bits=None, granularity="per-tensor (float16 cast, no scales)",
                           scheme="float16 weights (dequantized to fp32, or run in fp16 where the CPU supports it)",
                           calibration_samples=0, calibration_method="none", weight_format="float16", **facts)
