@@ -32,7 +32,7 @@ SCHEDULES = ("oneshot", "gradual", "iterative")
 class MagnitudeConfig:
     sparsity: float = 0.9                   # fraction of weights set to zero (per layer, or overall if global)
     # Defaults measured on MNIST at 90%: one global threshold + fine-tuning at the reference recipe's rate
-    # lose 0.16 / +0.07 pp (lenet300 / lenet5); per-layer at the budget's 0.01 lost 0.87 / 0.72 pp.
+    # move accuracy by -0.16 / +0.07 pp (lenet300 / lenet5); per-layer at the budget's 0.01: -0.87 / -0.72 pp.
     scope: Literal["layer", "global"] = "global"
     schedule: Literal["oneshot", "gradual", "iterative"] = "gradual"
     layer_sparsity: tuple[float, ...] = ()  # one per Conv2d/Linear in order (overrides sparsity; scope=layer)
