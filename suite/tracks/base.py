@@ -38,6 +38,9 @@ class Track:
     num_classes: ClassVar[int] = 10
     budget: ClassVar[Budget]
     recipe: ClassVar[TrainRecipe]
+    # Part of the reference recipe: torch's CPU reductions depend on the intra-op thread count, so the same
+    # seed trains bit-identical weights only with the thread count the committed checkpoint was trained with.
+    train_threads: ClassVar[int] = 2
     # Extra architectures a method may build (e.g. distillation students/teachers): name -> builder.
     architectures: ClassVar[dict[str, Callable[[], Any]]] = {}
 

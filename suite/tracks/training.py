@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -18,6 +19,19 @@ class TrainRecipe:
     optimizer: str = "sgd"  # sgd | adam
     schedule: str = "cosine"  # cosine | constant
     seed: int = 0
+
+
+@contextmanager
+def torch_threads(count: int):
+    """Run the block with `count` torch intra-op threads, then restore the previous setting."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def seed_everything(seed: int) -> None:

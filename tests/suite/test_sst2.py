@@ -268,3 +268,32 @@ def test_train_reference_hands_over_to_the_tracks_own_recipe(monkeypatch, tmp_pa
     monkeypatch.setattr(TRACKS.get("sst2-transformer"), "train_reference",
                         lambda self, out_dir=None: {"trained_into": out_dir})
     assert train_reference(get_track("sst2-transformer"), tmp_path) == {"trained_into": tmp_path}
+
+
+@requires_sst2
+def test_sst2_train_reference_pins_its_threads_and_writes_the_metadata(monkeypatch, tmp_path):
+    """The training loop itself is replaced (the real one takes ~9 minutes); everything around it runs: the
+    tokenizer rebuild check, the pinned thread count, the checkpoint and its metadata."""
+    import torch
+
+    import suite.tracks.text_training as text_training
+    from suite.tracks import get_track
+
+    seen = {}
+
+    def fake_fit(model, x, y, recipe, on_epoch=None, progress=False):
+        seen["threads"] = torch.get_num_threads()
+        on_epoch(1, {"epoch": 1, "train_loss": 0.0, "seconds": 0.0})
+
+    monkeypatch.setattr(text_training, "fit_text", fake_fit)
+    threads_before = torch.get_num_threads()
+    track = get_track("sst2-transformer")
+    meta = track.train_reference(tmp_path)
+    assert seen["threads"] == track.train_threads == 1 and torch.get_num_threads() == threads_before
+    assert meta["torch_threads"] == 1 and meta["tokenizer_sha256"] == json.loads(track.meta_path.read_text())[
+        "tokenizer_sha256"]
+    assert meta["history"][-1]["validation_accuracy"] == meta["validation_accuracy"]
+    assert meta["architecture"]["seq_len"] == 64 and 0.0 <= meta["reference_accuracy"] <= 1.0
+    assert json.loads((tmp_path / "sst2-transformer.json").read_text()) == meta
+    assert set(torch.load(tmp_path / "sst2-transformer.pt", weights_only=True)) == set(
+        torch.load(track.checkpoint_path, weights_only=True))
