@@ -7,8 +7,8 @@ the teacher (student-scratch with student=mlp-1200-1200 and the teacher's regula
 (student-scratch), and the distilled student (kd-hinton, which retrains the same teacher from the same seed).
 The verdict checks the claim's shape: the teacher beats the student alone, distillation reduces the
 student's errors, and the fraction of the teacher-student gap it recovers is within the card's tolerance of
-the paper's 91%. Absolute error counts are shown as context; our short budget (teacher 20 epochs, students 10) is not
-the paper's training to convergence."""
+the paper's 91%. Absolute error counts are shown as context; our short budget (teacher 20 epochs, students 10)
+is not the paper's training to convergence."""
 from __future__ import annotations
 
 from suite.reproduce.papers import register_paper
@@ -34,7 +34,8 @@ def judge_distillation(card: dict, records: dict[str, dict]) -> Verdict:
     for key in RUN_ORDER:
         if key in errors:
             verdict.add(LABELS[key], paper[key], errors[key], "errors",
-                        note="context: absolute counts depend on our short training budget" if key == "teacher" else "")
+                        note=("context: absolute counts depend on our short training budget" if key == "teacher"
+                              else ""))
     if len(errors) < len(RUN_ORDER):
         verdict.notes.append(f"partial: runs done so far: {', '.join(errors)}")
         return verdict

@@ -27,11 +27,11 @@ def train_reference(track: Track, out_dir=None) -> dict:
         fit(model, splits.train.x, splits.train.y, track.recipe, progress=True)
         seconds = time.time() - start
     return save_reference(track, model, splits, out_dir, recipe=asdict(track.recipe), seconds=seconds,
-                          threads=track.train_threads, packages=["torch", "numpy"])
+                          packages=["torch", "numpy"])
 
 
-def save_reference(track: Track, model, splits, out_dir, *, recipe: dict, seconds: float, threads: int,
-                   packages: list[str], validation_accuracy: float | None = None, extra: dict | None = None) -> dict:
+def save_reference(track: Track, model, splits, out_dir, *, recipe: dict, seconds: float, packages: list[str],
+                   validation_accuracy: float | None = None, extra: dict | None = None) -> dict:
     """Write `<track>.pt` (a weights-only state dict) and `<track>.json` (its sha256, test and validation
     accuracy, recipe, data checksums, time, threads and package versions, plus the track's `extra` facts)."""
     import torch
@@ -55,7 +55,7 @@ def save_reference(track: Track, model, splits, out_dir, *, recipe: dict, second
         "dataset_sha256": splits.file_sha256,
         **(extra or {}),
         "train_seconds": round(seconds, 1),
-        "torch_threads": threads,
+        "torch_threads": track.train_threads,  # the recipe's pinned count (see Track.train_threads)
         "packages": package_versions(packages),
         "trained_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": f"slimbench train-reference --track {track.name}",

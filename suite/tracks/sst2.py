@@ -92,7 +92,7 @@ class Sst2Transformer(Track):
             fit_text(model, splits.train.x, splits.train.y, recipe, on_epoch=on_epoch, progress=True)
         seconds = time.time() - start
         return save_reference(self, model, splits, out_dir, recipe=asdict(recipe), seconds=seconds,
-                              threads=self.train_threads, packages=["torch", "numpy", "tokenizers"],
+                              packages=["torch", "numpy", "tokenizers"],
                               validation_accuracy=history[-1]["validation_accuracy"],
                               extra={"architecture": {"vocab_size": VOCAB_SIZE, "seq_len": SEQ_LEN, **REFERENCE},
                                      "history": history, "tokenizer_sha256": spec["sha256"]})
