@@ -32,6 +32,9 @@ def streamlit_command(args) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "leaderboard" / "app.py"),
             "--server.port", str(args.port), "--server.address", args.address,
             "--server.headless", "true" if args.headless else "false",
+            # Streamlit's first run otherwise stops at a terminal prompt for an email address (and fails
+            # outright when stdin is not a terminal), so `make run` would never reach the board.
+            "--server.showEmailPrompt", "false",
             "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer", "--", *app_args]
 
 

@@ -189,3 +189,16 @@ def test_compare_view(app, record_store, records):
     assert list(table.loc["method"]) == ["fp32", "tflite-dynamic-range"]
     assert list(table.loc["target"]) == ["edge", "edge"]
     assert table.loc["size KB"].iloc[0] == format(a["results"]["size"]["artifact_bytes"] / 1024, ".4g")
+
+
+def test_serving_without_headless_never_stops_at_streamlits_email_prompt():
+    """`make run` serves non-headless; on a fresh machine Streamlit would ask for an email on stdin first."""
+    import argparse
+
+    from suite.commands.leaderboard import streamlit_command
+
+    args = argparse.Namespace(store=None, no_published=False, published=None, port=8501, address="127.0.0.1",
+                              headless=False)
+    command = streamlit_command(args)
+    assert command[command.index("--server.headless") + 1] == "false"
+    assert command[command.index("--server.showEmailPrompt") + 1] == "false"
