@@ -56,6 +56,18 @@ class Track:
             from suite.errors import UnknownNameError
             raise UnknownNameError(f"architecture of track {self.name}", name, list(self.architectures)) from None
 
+    # -- training ---------------------------------------------------------------------------
+    def fit(self, model, x, y, recipe: TrainRecipe, loss_fn: Callable | None = None):
+        """Train `model` in place with this track's training loop; loss_fn(model, xb, yb) -> scalar loss.
+        Methods that train a network from scratch (distillation students) use this, so a track whose
+        models need their own loop (the Transformer's length-bucketed AdamW) trains them with it."""
+        from suite.tracks.training import fit
+        return fit(model, x, y, recipe, loss_fn=loss_fn)
+
+    def training_loop_info(self) -> dict[str, Any]:
+        """What `fit` does beyond the recipe's fields, for records (empty: the generic loop)."""
+        return {}
+
     # -- data -------------------------------------------------------------------------------
     def load_splits(self):
         from suite.data import load_dataset

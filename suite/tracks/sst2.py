@@ -54,6 +54,26 @@ class Sst2Transformer(Track):
     def build_torch(self):
         return _transformer(**REFERENCE)
 
+    def fit(self, model, x, y, recipe: TrainRecipe, loss_fn=None):
+        """Students train with the reference's loop (length-bucketed batches, AdamW, warm-up + cosine, clipping):
+        the generic loop pads every random batch to its longest row, ~3x the work, and trained the 2x128
+        student to a lower validation accuracy (87.65 vs 88.30 %, 1 epoch, seed 0). The recipe gives epochs,
+        lr, batch size and seed; the rest is the reference's."""
+        from dataclasses import replace
+
+        from suite.tracks.text_training import fit_text
+        text = replace(self.text_recipe, epochs=recipe.epochs, lr=recipe.lr, batch_size=recipe.batch_size,
+                       seed=recipe.seed)
+        wrapped = None if loss_fn is None else (lambda m, xb, yb, idx: loss_fn(m, xb, yb))
+        return fit_text(model, x, y, text, loss_fn=wrapped)
+
+    def training_loop_info(self) -> dict:
+        r = self.text_recipe
+        return {"loop": "length-bucketed batches (suite.tracks.text_training.fit_text)",
+                "optimizer": f"adamw (weight decay {r.weight_decay} on matrices)",
+                "schedule": f"{r.warmup_frac:.0%} linear warm-up, cosine", "clip_norm": r.clip_norm,
+                "bucket_pool": r.bucket_pool}
+
     def train_reference(self, out_dir=None) -> dict:
         """Tokenizer check + length-bucketed AdamW training; writes checkpoint and metadata like the generic
         `suite.tracks.reference.train_reference` (which calls this for this track)."""

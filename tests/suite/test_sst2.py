@@ -199,6 +199,56 @@ def test_tiny_transformer_learns_from_a_small_slice():
     assert after > max(before, 0.75), (before, after)
 
 
+def test_students_train_with_the_tracks_bucketed_loop_and_a_custom_loss(monkeypatch):
+    """Sst2Transformer.fit hands the recipe's epochs/lr/batch/seed to fit_text and adapts a 3-argument loss."""
+    import torch.nn.functional as F
+
+    from suite.tracks import get_track
+    from suite.tracks import text_training
+    from suite.tracks.training import TrainRecipe
+
+    track = get_track("sst2-transformer")
+    seen = {}
+    real = text_training.fit_text
+
+    def spy(model, x, y, recipe, loss_fn=None, **kw):
+        seen["recipe"] = recipe
+        return real(model, x, y, recipe, loss_fn=loss_fn, **kw)
+
+    monkeypatch.setattr(text_training, "fit_text", spy)
+    rng = np.random.default_rng(0)
+    x = rng.integers(2, 50, (96, 64)).astype(np.int64)
+    x[:, 10:] = 0
+    y = rng.integers(0, 2, 96).astype(np.int64)
+    calls = []
+
+    def loss(m, xb, yb):
+        calls.append(xb.shape[1])
+        return F.cross_entropy(m(xb), yb)
+
+    track.fit(_tiny(), x, y, TrainRecipe(epochs=2, lr=2e-3, batch_size=32, optimizer="adam", seed=5), loss_fn=loss)
+    recipe = seen["recipe"]
+    assert (recipe.epochs, recipe.lr, recipe.batch_size, recipe.seed) == (2, 2e-3, 32, 5)
+    assert recipe.weight_decay == track.text_recipe.weight_decay and recipe.bucket_pool == track.text_recipe.bucket_pool
+    assert calls == [10] * 6  # 3 batches x 2 epochs, each trimmed to the rows' 10 tokens
+    assert track.training_loop_info()["loop"].startswith("length-bucketed")
+
+
+def test_teacher_logits_of_token_ids_come_back_in_row_order():
+    import torch
+
+    from methods.distillation.kd_torch import predict_logits
+
+    rng = np.random.default_rng(1)
+    x = rng.integers(2, 50, (700, 64)).astype(np.int64)
+    for row, length in enumerate(rng.integers(1, 64, 700)):
+        x[row, length:] = 0
+    model = _tiny()
+    with torch.inference_mode():
+        expected = model(torch.from_numpy(x)).numpy()  # one batch, dataset order
+    np.testing.assert_allclose(predict_logits(model, x), expected, rtol=1e-4, atol=1e-5)
+
+
 # -- the track in the harness ------------------------------------------------------------------
 def test_track_declares_what_methods_need():
     from suite.tracks import get_track
