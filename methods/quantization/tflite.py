@@ -72,8 +72,11 @@ def inspect_tflite(path) -> dict[str, Any]:
 
 def _convert_reference(model, context, method_name: str, **converter_options):
     """The reference weights -> tf-keras port -> `<method>.tflite` with the given converter options; returns the
-    torch model (for parameter counts), the flatbuffer path and the facts read back from it."""
-    require_float_input(context, method_name)
+    torch model (for parameter counts), the flatbuffer path and the facts read back from it. Weight-only
+    conversions (dynamic range, fp16) take any input dtype, token ids included; a representative dataset
+    (full-integer) needs float32 inputs."""
+    if converter_options.get("representative") is not None:
+        require_float_input(context, method_name)
     from methods.export.tflite_export import keras_to_tflite
     from suite.tracks.keras_port import torch_to_keras
 
@@ -86,7 +89,8 @@ def _convert_reference(model, context, method_name: str, **converter_options):
 def _artifact(path, model_torch, context, info) -> ExportedArtifact:
     total, nonzero = float_params(model_torch)
     return ExportedArtifact("tflite", path, input_layout=_layout(context.input_shape), params=total,
-                            nonzero_params=nonzero, framework="tensorflow", info=info)
+                            nonzero_params=nonzero, framework="tensorflow", info=info,
+                            input_dtype=getattr(context, "input_dtype", "float32"))
 
 
 @METHODS.register

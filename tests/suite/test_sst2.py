@@ -295,6 +295,34 @@ def test_keras_port_and_tflite_run_int64_ids_on_edge(tmp_path):
 
 
 @requires_sst2
+@pytest.mark.parametrize("method", ["tflite-dynamic-range", pytest.param("tflite-fp16", marks=pytest.mark.slow)])
+def test_weight_only_tflite_quantization_runs_token_ids_on_edge(quick_session, method):
+    from suite.harness import RunSpec
+    from suite.tracks import get_track
+
+    if not get_track("sst2-transformer").meta_path.exists():
+        pytest.skip("no reference checkpoint yet")
+    record = quick_session.run(RunSpec("sst2-transformer", method, "edge"))
+    assert record["status"] == "ok", record.get("error")
+    info = record["results"]["method_info"]
+    assert info["input_dtype"] == "int64" and "GATHER" in info["ops"]
+    assert "int8" in info["weight_dtypes"] if method == "tflite-dynamic-range" else info["weight_format"] == "float16"
+    assert abs(record["results"]["accuracy_delta_pp"]) < 1.0
+
+
+@requires_sst2
+def test_full_integer_tflite_refuses_token_ids_with_the_reason(quick_session):
+    from suite.harness import RunSpec
+    from suite.tracks import get_track
+
+    if not get_track("sst2-transformer").meta_path.exists():
+        pytest.skip("no reference checkpoint yet")
+    record = quick_session.run(RunSpec("sst2-transformer", "tflite-int8", "edge"))
+    assert record["status"] == "failed"
+    assert "float32 inputs" in record["error"]["message"] and "int64" in record["error"]["message"]
+
+
+@requires_sst2
 def test_reference_checkpoint_loads_and_fp32_runs_on_cpu_with_int64_ids(quick_session):
     from suite.harness import RunSpec
     from suite.records.store import validate
