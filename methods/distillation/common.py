@@ -15,7 +15,11 @@ seed and initial weights."""
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
 
 from methods.base import check_choice
 from suite.errors import ConfigError
@@ -154,3 +158,47 @@ def resolve_teacher(config: DistillConfig, track, student: str) -> str:
     if config.teacher == student:
         raise ConfigError(f"teacher and student are both {student!r}; distil into a different architecture")
     return config.teacher
+
+
+# -- the kd sequence both frameworks run -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class KDOps:
+    """What one framework provides to `distil`; every callable closes over the run's data and seed."""
+    reference_teacher: Callable[[], tuple[Any, str]]     # () -> (the reference as teacher, where it came from)
+    train_teacher: Callable[[str, int], tuple[Any, str]]  # (architecture, epochs) -> (trained teacher, source)
+    teacher_logits: Callable[[Any], np.ndarray]          # teacher -> its logits over the training split
+    val_accuracy: Callable[[Any], float]
+    param_count: Callable[[Any], int]
+    new_student: Callable[[str], Any]                    # architecture -> freshly initialised (by the seed)
+    train_student: Callable[[Any, np.ndarray | None], Any]  # (initial, teacher logits or None) -> trained copy
+
+
+def distil(cfg: DistillConfig, track, ops: KDOps, info: dict, validation_samples: int):
+    """Teacher -> its logits -> the distilled student -> (compare_alone) the same student on labels alone, from
+    the same initial weights. Fills `info` (the record's method_info) and returns the distilled student."""
+    started = time.perf_counter()
+    if info["teacher"] == REFERENCE_TEACHER:
+        teacher, info["teacher_source"] = ops.reference_teacher()
+    else:
+        info["teacher_epochs"] = cfg.teacher_epochs or track.recipe.epochs
+        teacher, info["teacher_source"] = ops.train_teacher(info["teacher"], info["teacher_epochs"])
+    info["teacher_params"] = ops.param_count(teacher)
+    info["teacher_val_accuracy"] = ops.val_accuracy(teacher)
+    soft = ops.teacher_logits(teacher)
+    info["teacher_seconds"] = round(time.perf_counter() - started, 2)
+
+    initial = ops.new_student(info["student"])
+    started = time.perf_counter()
+    student = ops.train_student(initial, soft)
+    info["distill_seconds"] = round(time.perf_counter() - started, 2)
+    info["distilled_val_accuracy"] = ops.val_accuracy(student)
+    info["student_params"] = ops.param_count(student)
+    if cfg.compare_alone:
+        started = time.perf_counter()
+        alone = ops.train_student(initial, None)
+        info["student_alone_seconds"] = round(time.perf_counter() - started, 2)
+        info["student_alone_val_accuracy"] = ops.val_accuracy(alone)
+        info["kd_gain_val_pp"] = round((info["distilled_val_accuracy"] - info["student_alone_val_accuracy"]) * 100, 3)
+    info["validation_samples"] = int(validation_samples)
+    return student

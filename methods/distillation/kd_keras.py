@@ -12,14 +12,13 @@ step) where torch's adds wd * w to the gradient before momentum; batch order com
 shuffle, not from `suite.tracks.training.fit`. Output: TFLite only (no Keras -> ONNX converter is pinned)."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from methods import METHODS
 from methods.base import Method
-from methods.distillation.common import REFERENCE_TEACHER, DistillConfig, resolve_budget, resolve_student, resolve_teacher
+from methods.distillation.common import DistillConfig, KDOps, distil, resolve_budget, resolve_student, resolve_teacher
 from suite.artifacts import ExportedArtifact
 from suite.errors import ConfigError
 from suite.lazy import require
@@ -117,44 +116,35 @@ class KerasKD(Method):
         cfg: DistillConfig = self.config
         track = model.track
         student_name = resolve_student(cfg, track)
-        teacher_name = resolve_teacher(cfg, track, student_name)
         budget = resolve_budget(cfg, track)
+        seed = context.seed
         x_train, y_train = _keras_x(context.train.x), context.train.y
         x_val, y_val = _keras_x(context.validation.x), context.validation.y
-        info: dict = {"student": student_name, "teacher": teacher_name, "temperature": cfg.temperature,
-                      "alpha": cfg.alpha, **budget.to_info(), "seed": context.seed,
+        info: dict = {"student": student_name, "teacher": resolve_teacher(cfg, track, student_name),
+                      "temperature": cfg.temperature, "alpha": cfg.alpha, **budget.to_info(), "seed": seed,
                       "weight_decay_kind": "decoupled (Keras SGD weight_decay)"}
 
-        started = time.perf_counter()
-        if teacher_name == REFERENCE_TEACHER:
-            teacher = model.keras()
-            info["teacher_source"] = f"reference checkpoint of {track.name} ported to Keras (sha256 {model.sha256[:12]})"
-        else:
-            teacher_epochs = cfg.teacher_epochs or track.recipe.epochs
-            teacher = torch_to_keras(build_student(track, teacher_name, context.seed), track.input_shape)
-            _fit(keras, teacher, x_train, y_train, ce_loss(), budget, teacher_epochs, context.seed)
-            info["teacher_source"] = f"{teacher_name} trained from scratch in Keras in this run ({teacher_epochs} epochs)"
-            info["teacher_epochs"] = teacher_epochs
-        info["teacher_params"] = int(teacher.count_params())
-        info["teacher_val_accuracy"] = _keras_accuracy(teacher, x_val, y_val)
-        soft = teacher.predict(x_train, batch_size=2000, verbose=0).astype(np.float32)
-        info["teacher_seconds"] = round(time.perf_counter() - started, 2)
+        def train_teacher(name, epochs):
+            teacher = torch_to_keras(build_student(track, name, seed), track.input_shape)
+            _fit(keras, teacher, x_train, y_train, ce_loss(), budget, epochs, seed)
+            return teacher, f"{name} trained from scratch in Keras in this run ({epochs} epochs)"
 
-        initial = torch_to_keras(build_student(track, student_name, context.seed), track.input_shape)
-        started = time.perf_counter()
-        student = _fit(keras, _clone(keras, initial), x_train, pack_targets(y_train, soft),
-                       kd_loss(cfg.temperature, cfg.alpha), budget, budget.epochs, context.seed)
-        info["distill_seconds"] = round(time.perf_counter() - started, 2)
-        info["distilled_val_accuracy"] = _keras_accuracy(student, x_val, y_val)
-        info["student_params"] = int(student.count_params())
-        if cfg.compare_alone:
-            started = time.perf_counter()
-            alone = _fit(keras, _clone(keras, initial), x_train, y_train, ce_loss(), budget, budget.epochs,
-                         context.seed)
-            info["student_alone_seconds"] = round(time.perf_counter() - started, 2)
-            info["student_alone_val_accuracy"] = _keras_accuracy(alone, x_val, y_val)
-            info["kd_gain_val_pp"] = round((info["distilled_val_accuracy"] - info["student_alone_val_accuracy"]) * 100, 3)
-        info["validation_samples"] = int(len(y_val))
+        def train_student(initial, soft):
+            if soft is None:
+                return _fit(keras, _clone(keras, initial), x_train, y_train, ce_loss(), budget, budget.epochs, seed)
+            return _fit(keras, _clone(keras, initial), x_train, pack_targets(y_train, soft),
+                        kd_loss(cfg.temperature, cfg.alpha), budget, budget.epochs, seed)
+
+        ops = KDOps(
+            reference_teacher=lambda: (model.keras(), f"reference checkpoint of {track.name} ported to Keras "
+                                                      f"(sha256 {model.sha256[:12]})"),
+            train_teacher=train_teacher,
+            teacher_logits=lambda teacher: teacher.predict(x_train, batch_size=2000, verbose=0).astype(np.float32),
+            val_accuracy=lambda m: _keras_accuracy(m, x_val, y_val),
+            param_count=lambda m: int(m.count_params()),
+            new_student=lambda name: torch_to_keras(build_student(track, name, seed), track.input_shape),
+            train_student=train_student)
+        student = distil(cfg, track, ops, info, len(y_val))
 
         path = keras_to_tflite(student, context.workdir / f"keras-kd-{student_name}.tflite")
         nonzero = int(sum(int(np.count_nonzero(w)) for w in student.get_weights()))

@@ -19,7 +19,7 @@ import numpy as np
 from methods import METHODS
 from methods.base import Method
 from suite.errors import ConfigError
-from methods.distillation.common import (REFERENCE_TEACHER, DistillConfig, StudentTrainingConfig, resolve_budget,
+from methods.distillation.common import (DistillConfig, KDOps, StudentTrainingConfig, distil, resolve_budget,
                                          resolve_student, resolve_teacher, torch_recipe)
 
 
@@ -189,51 +189,42 @@ class KDHinton(Method):
         cfg: DistillConfig = self.config
         track = model.track
         student_name = resolve_student(cfg, track)
-        teacher_name = resolve_teacher(cfg, track, student_name)
         budget = resolve_budget(cfg, track)
-        train, val = context.train, context.validation
-        info: dict = {"student": student_name, "teacher": teacher_name, "temperature": cfg.temperature,
-                      "alpha": cfg.alpha, **budget.to_info(), **_loop_info(track), "seed": context.seed,
-                      "student_regularisation": regularisation_info(cfg.dropout, cfg.input_dropout, 0)}
+        train, val, seed = context.train, context.validation, context.seed
+        recipe = torch_recipe(budget, seed)
+        info: dict = {"student": student_name, "teacher": resolve_teacher(cfg, track, student_name),
+                      "temperature": cfg.temperature, "alpha": cfg.alpha, **budget.to_info(), **_loop_info(track),
+                      "seed": seed, "student_regularisation": regularisation_info(cfg.dropout, cfg.input_dropout, 0)}
 
-        started = time.perf_counter()
-        if teacher_name == REFERENCE_TEACHER:
-            teacher = model.torch()
-            info["teacher_source"] = f"reference checkpoint of {track.name} (sha256 {model.sha256[:12]})"
-        else:
-            teacher_epochs = cfg.teacher_epochs or track.recipe.epochs
+        def train_teacher(name, epochs):
             # Seeded exactly like student-scratch with student=<teacher> (same seed, epochs, regularisation), so
             # that run's record measures this very teacher on the test split.
-            teacher = train_regularised(build_student(track, teacher_name, context.seed), train.x, train.y,
-                                        torch_recipe(budget, context.seed, teacher_epochs), cfg.teacher_dropout,
-                                        cfg.teacher_input_dropout, cfg.teacher_jitter, track.input_shape, track)
-            info["teacher_source"] = f"{teacher_name} trained from scratch in this run ({teacher_epochs} epochs)"
-            info["teacher_epochs"] = teacher_epochs
             info["teacher_regularisation"] = regularisation_info(cfg.teacher_dropout, cfg.teacher_input_dropout,
                                                                  cfg.teacher_jitter)
-        info["teacher_params"] = _param_count(teacher)
-        info["teacher_val_accuracy"] = accuracy_torch(teacher, val.x, val.y)
-        soft = predict_logits(teacher, train.x)
-        info["teacher_seconds"] = round(time.perf_counter() - started, 2)
+            teacher = train_regularised(build_student(track, name, seed), train.x, train.y,
+                                        torch_recipe(budget, seed, epochs), cfg.teacher_dropout,
+                                        cfg.teacher_input_dropout, cfg.teacher_jitter, track.input_shape, track)
+            return teacher, f"{name} trained from scratch in this run ({epochs} epochs)"
 
-        initial = build_student(track, student_name, context.seed)
-        recipe = torch_recipe(budget, context.seed)
-        started = time.perf_counter()
-        student = copy.deepcopy(initial)
-        train_distilled(with_dropout(student, cfg.dropout, cfg.input_dropout), train.x, train.y, soft, recipe,
-                        cfg.temperature, cfg.alpha, track=track)
-        student.eval()
-        info["distill_seconds"] = round(time.perf_counter() - started, 2)
-        info["distilled_val_accuracy"] = accuracy_torch(student, val.x, val.y)
-        info["student_params"] = _param_count(student)
-        if cfg.compare_alone:
-            started = time.perf_counter()
-            alone = train_regularised(copy.deepcopy(initial), train.x, train.y, recipe, cfg.dropout, cfg.input_dropout,
-                                      track=track)
-            info["student_alone_seconds"] = round(time.perf_counter() - started, 2)
-            info["student_alone_val_accuracy"] = accuracy_torch(alone, val.x, val.y)
-            info["kd_gain_val_pp"] = round((info["distilled_val_accuracy"] - info["student_alone_val_accuracy"]) * 100, 3)
-        info["validation_samples"] = int(len(val))
+        def train_student(initial, soft):
+            student = copy.deepcopy(initial)
+            if soft is None:
+                return train_regularised(student, train.x, train.y, recipe, cfg.dropout, cfg.input_dropout,
+                                         track=track)
+            train_distilled(with_dropout(student, cfg.dropout, cfg.input_dropout), train.x, train.y, soft, recipe,
+                            cfg.temperature, cfg.alpha, track=track)
+            return student.eval()
+
+        ops = KDOps(
+            reference_teacher=lambda: (model.torch(), f"reference checkpoint of {track.name} "
+                                                      f"(sha256 {model.sha256[:12]})"),
+            train_teacher=train_teacher,
+            teacher_logits=lambda teacher: predict_logits(teacher, train.x),
+            val_accuracy=lambda m: accuracy_torch(m, val.x, val.y),
+            param_count=_param_count,
+            new_student=lambda name: build_student(track, name, seed),
+            train_student=train_student)
+        student = distil(cfg, track, ops, info, len(val))
         return context.export_torch(student, f"kd-hinton-{student_name}", info=info)
 
 
