@@ -99,6 +99,9 @@ def sidebar(df, sources, loaded) -> tuple[str, data.Filters]:
     filters.min_relative_accuracy = percent / 100
     filters.latest_only = st.sidebar.checkbox("Latest run per configuration and machine", value=True,
                                               key="latest_only")
+    filters.current_reference_only = st.sidebar.checkbox(
+        "Only runs on the current reference checkpoint", value=True, key="current_reference_only",
+        help="Hide records measured against a reference model that has since been retrained (other sha256)")
     with st.sidebar.expander("Record stores"):
         for source in sources:
             st.markdown(f"**{source.label}**: `{source.root}` — {loaded.counts.get(str(source.root), 0)} valid")

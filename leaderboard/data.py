@@ -4,6 +4,7 @@ Pure data code (no Streamlit): the app, the tests and `slimbench publish` share 
 unreadable or fails the schema is reported as a `Problem` naming its file and never raises."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -225,7 +226,31 @@ def record_row(record: dict) -> dict:
         "date": record.get("created_utc", ""), "command": cfg.get("command", ""),
         "error_type": err.get("type"), "error_phase": err.get("phase"), "error_message": err.get("message"),
         "commit": str(_get(prov, "code", "commit") or "")[:10],
+        "reference_sha256": str(prov.get("checkpoint_sha256") or ""),
+        "reference_current": reference_is_current(cfg["track"], prov.get("checkpoint_sha256")),
     }
+
+
+@functools.lru_cache(maxsize=None)
+def current_reference_sha256(track: str) -> str | None:
+    """The sha256 of the track's committed reference checkpoint, or None (unknown track, no checkpoint)."""
+    from suite.errors import SlimBenchError
+    from suite.tracks import get_track
+
+    try:
+        return get_track(track).checkpoint_sha256
+    except (SlimBenchError, KeyError):  # unknown track or no metadata yet: nothing to compare against
+        return None
+
+
+def reference_is_current(track: str, sha256: str | None) -> bool | None:
+    """False when the record was measured against another reference checkpoint than the committed one (the
+    reference was retrained since): its accuracy and speed ratios belong to a model that is no longer the
+    track's. None when it cannot be told."""
+    current = current_reference_sha256(track) if track else None
+    if current is None or not sha256:
+        return None
+    return sha256 == current
 
 
 def is_failed_reproduction(record: dict) -> bool:
@@ -276,6 +301,7 @@ class Filters:
     hardware: list[str] | None = None
     min_relative_accuracy: float = DEFAULT_MIN_RELATIVE_ACCURACY
     latest_only: bool = True
+    current_reference_only: bool = True  # hide records measured against a since-retrained reference
 
 
 def board_rows(df, filters: Filters):
@@ -288,6 +314,8 @@ def board_rows(df, filters: Filters):
                            ("framework", filters.frameworks), ("hardware", filters.hardware)):
         if chosen is not None:
             rows = rows[rows[column].isin(chosen)]
+    if filters.current_reference_only and not rows.empty:
+        rows = rows[rows["reference_current"].map(lambda v: v is not False)]
     if filters.latest_only and not rows.empty:
         rows = (rows.sort_values("date")
                 .drop_duplicates(["track", "method_spec", "target", "params", "seed", "hardware"], keep="last"))

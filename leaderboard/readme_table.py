@@ -14,7 +14,7 @@ import re
 import sys
 from pathlib import Path
 
-from leaderboard.data import is_reproduction, params_text
+from leaderboard.data import is_reproduction, params_text, reference_is_current
 from suite.paths import REPO_ROOT
 from suite.records.store import RecordStore
 
@@ -64,6 +64,8 @@ def build_table(results_dir: Path) -> str:
         cfg = record["config"]
         if record["status"] != "ok" or is_reproduction(record) or cfg["track"] not in TRACKS:
             continue
+        if reference_is_current(cfg["track"], (record.get("provenance") or {}).get("checkpoint_sha256")) is False:
+            continue  # measured against a reference that has since been retrained
         key = (cfg["track"], cfg["target"], cfg["method"], params_text(cfg.get("method_params")))
         if key not in latest or record["created_utc"] >= latest[key]["created_utc"]:
             latest[key] = record

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from leaderboard import data, pareto
 
 
@@ -98,3 +96,30 @@ def test_failed_reproduction_badge(records, tmp_path):
     fp32_cpu = df[(df["method"] == "fp32") & (df["target"] == "cpu") & (df["kind"] == "run")].iloc[0]
     assert not fp32_cpu["reproduced"] and fp32_cpu["failed_reproductions"] == 1
     assert fp32_cpu["reproductions"] == 0
+
+
+def test_records_of_a_since_retrained_reference_are_hidden_by_default(records, tmp_path):
+    """A record whose checkpoint sha256 is not the track's committed one belongs to an older reference: the
+    board hides it (and so does not let it win 'latest per configuration'), unless asked to show it."""
+    from suite.records.store import RecordStore
+    from suite.tracks import get_track
+
+    current = get_track("digits-mlp").checkpoint_sha256
+    store = RecordStore(tmp_path / "store")
+    runs = [r for r in records if r["kind"] == "run" and r["status"] == "ok"]
+    assert runs and all(r["provenance"]["checkpoint_sha256"] == current for r in runs)
+    for record in runs:
+        store.write(record)
+    stale = {k: v for k, v in runs[0].items() if k != "id"}
+    stale["provenance"] = dict(stale["provenance"], checkpoint_sha256="0" * 64)
+    stale["created_utc"] = "2999-01-01T00:00:00Z"  # newest, so 'latest only' would otherwise pick it
+    store.write(stale)
+    df = data.frame(data.load([data.Source("local", store.root)]))
+    flags = dict(zip(df["id"], df["reference_current"]))
+    assert sorted(set(flags.values()), key=str) == [False, True]
+    shown, _ = data.board_rows(df, data.Filters(min_relative_accuracy=0.0))
+    assert shown["reference_current"].all() and len(shown) == len(runs)
+    everything, _ = data.board_rows(df, data.Filters(min_relative_accuracy=0.0, current_reference_only=False))
+    assert (~everything["reference_current"].astype(bool)).sum() == 1
+    assert data.reference_is_current("no-such-track", current) is None
+    assert data.reference_is_current("digits-mlp", None) is None
