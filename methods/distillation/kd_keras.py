@@ -130,10 +130,9 @@ class KerasKD(Method):
             return teacher, f"{name} trained from scratch in Keras in this run ({epochs} epochs)"
 
         def train_student(initial, soft):
-            if soft is None:
-                return _fit(keras, _clone(keras, initial), x_train, y_train, ce_loss(), budget, budget.epochs, seed)
-            return _fit(keras, _clone(keras, initial), x_train, pack_targets(y_train, soft),
-                        kd_loss(cfg.temperature, cfg.alpha), budget, budget.epochs, seed)
+            targets, loss = ((y_train, ce_loss()) if soft is None else
+                             (pack_targets(y_train, soft), kd_loss(cfg.temperature, cfg.alpha)))
+            return _fit(keras, _clone(keras, initial), x_train, targets, loss, budget, budget.epochs, seed)
 
         ops = KDOps(
             reference_teacher=lambda: (model.keras(), f"reference checkpoint of {track.name} ported to Keras "
