@@ -72,7 +72,9 @@ class Sst2Transformer(Track):
         return {"loop": "length-bucketed batches (suite.tracks.text_training.fit_text)",
                 "optimizer": f"adamw (weight decay {r.weight_decay} on matrices)",
                 "schedule": f"{r.warmup_frac:.0%} linear warm-up, cosine", "clip_norm": r.clip_norm,
-                "bucket_pool": r.bucket_pool}
+                "bucket_pool": r.bucket_pool,
+                # the budget's fields of the same names sit beside this in a record; these are what ran
+                "replaces": ["optimizer", "weight_decay", "momentum", "schedule"]}
 
     def train_reference(self, out_dir=None) -> dict:
         """Tokenizer check + length-bucketed AdamW training; writes checkpoint and metadata like the generic

@@ -232,6 +232,7 @@ def test_students_train_with_the_tracks_bucketed_loop_and_a_custom_loss(monkeypa
     assert recipe.weight_decay == track.text_recipe.weight_decay and recipe.bucket_pool == track.text_recipe.bucket_pool
     assert calls == [10] * 6  # 3 batches x 2 epochs, each trimmed to the rows' 10 tokens
     assert track.training_loop_info()["loop"].startswith("length-bucketed")
+    assert "optimizer" in track.training_loop_info()["replaces"]
 
 
 def test_teacher_logits_of_token_ids_come_back_in_row_order():
