@@ -107,6 +107,8 @@ class Session:
             method = (method_cls.from_params(spec.params) if getattr(method_cls, "isolated", False)
                       else resolve_method(spec.method, spec.params))
             record["config"]["method_params"] = method.params()
+            from suite.submission.isolation import check_finite
+            check_finite(record["config"]["method_params"], f"method {spec.method!r} parameter")
             phase = "method"
             splits = track.load_splits()
             artifacts = self._apply(method, track, target, splits, spec)
@@ -116,7 +118,10 @@ class Session:
                 raise ArtifactFormatError(f"method {spec.method!r} returned {[a.format for a in artifacts]}; "
                                           f"target {target.name!r} runs {', '.join(target.formats)}")
             phase = "measure"
-            measured = self._measure(track, target, splits, artifact, is_baseline=(spec.method == "fp32"))
+            if getattr(method, "isolated", False):  # submitted code's artifact: measured in a sandbox only
+                measured = self._measure_isolated(track, target, splits, artifact, spec.method)
+            else:
+                measured = self._measure(track, target, splits, artifact, is_baseline=(spec.method == "fp32"))
             record["provenance"]["threads"] = measured.pop("threads")
             record.update(measured)
             record["status"] = "ok"
@@ -198,6 +203,9 @@ class Session:
             self._baselines[key] = self._load(target, artifact, splits.test)
         return self._baselines[key]
 
+    def _measure_isolated(self, track, target, splits, artifact: ExportedArtifact, who: str) -> dict:
+        return _isolated_results(self, track, target, splits, artifact, who)
+
     def _measure(self, track, target, splits, artifact: ExportedArtifact, is_baseline: bool) -> dict:
         from suite.measure.latency import measure_offline, measure_single_stream
         from suite.measure.memory import measure_peak_memory
@@ -243,6 +251,61 @@ class Session:
                          "input_layout": artifact.input_layout, "framework": artifact.framework},
             "threads": this.runner.threads,
         }
+
+
+def _isolated_results(session: "Session", track, target, splits, artifact: ExportedArtifact, who: str) -> dict:
+    """Measure a submitted artifact in a sandbox (suite.submission.isolation.measure_isolated): this process
+    never loads it. Accuracy is computed here from its predictions; sizes are counted from the file."""
+    from suite.measure.accuracy import top1
+    from suite.submission.isolation import check_finite, measure_isolated
+
+    test = splits.test
+    base = session.baseline(track, target, splits)
+    m = measure_isolated(artifact, base.artifact, target.name, test.x, session.settings.to_dict(),
+                         session.measure_memory, track.input_shape, track.num_classes, track.budget,
+                         f"submitted method {who!r}")
+    accuracy = top1(m.predictions, test.y)
+    single, offline = m.single, m.offline
+    speed_single = single["fp32"]["p50_ms"] / single["method"]["p50_ms"]
+    speed_offline = offline["method"]["samples_per_s"] / offline["fp32"]["samples_per_s"]
+    notes = []
+    if speed_single < 1.0:
+        notes.append(f"slower than fp32 at batch 1 on {target.name} ({speed_single:.2f}x): per-call overhead "
+                     f"dominates tiny models; see the offline (batch {session.settings.offline_batch}) speedup")
+    claimed = {"params": int(artifact.params), "nonzero_params": int(artifact.nonzero_params)}
+    for key in ("weight_bits", "activation_bits", "bits"):
+        if key in artifact.info:
+            claimed[key] = artifact.info[key]
+    if (claimed["params"], claimed["nonzero_params"]) != (m.counted["params"], m.counted["nonzero_params"]):
+        notes.append(f"the method claimed {claimed['params']} parameters / {claimed['nonzero_params']} non-zero; "
+                     f"counted in the artifact: {m.counted['params']} / {m.counted['nonzero_params']}")
+    size = {
+        "artifact_bytes": artifact.bytes, "gzip_bytes": artifact.gzip_bytes(),
+        "params": m.counted["params"], "nonzero_params": m.counted["nonzero_params"],
+        "params_by_bits": m.counted["params_by_bits"], "counted_by": "harness (from the artifact file)",
+        "baseline_artifact_bytes": base.artifact.bytes,
+        "compression_ratio": base.artifact.bytes / artifact.bytes,
+        "gzip_compression_ratio": base.artifact.gzip_bytes() / artifact.gzip_bytes(),
+    }
+    info = _jsonable(artifact.info)
+    info["sandboxed_measurement"] = {"wall_time_s": round(m.elapsed_s, 3), "process_limit": m.process_limit}
+    results = {
+        "accuracy": accuracy, "accuracy_fp32": base.accuracy,
+        "accuracy_delta_pp": (accuracy - base.accuracy) * 100, "test_samples": int(len(test)),
+        "prediction_agreement_fp32": float((m.predictions == base.predictions).mean()),
+        "latency_single_stream": single["method"], "baseline_latency_single_stream": single["fp32"],
+        "speedup_single_stream": speed_single,
+        "throughput_offline": offline["method"], "baseline_throughput_offline": offline["fp32"],
+        "speedup_offline": speed_offline, "memory": m.memory, "size": size, "method_info": info,
+        "claimed": claimed, "notes": notes,
+    }
+    check_finite({k: v for k, v in results.items() if k not in ("method_info", "claimed")}, "measured results")
+    return {
+        "results": results,
+        "artifact": {"format": artifact.format, "sha256": artifact.sha256(), "bytes": artifact.bytes,
+                     "input_layout": artifact.input_layout, "framework": artifact.framework},
+        "threads": m.threads if isinstance(m.threads, dict) else {},
+    }
 
 
 def _jsonable(value):

@@ -23,13 +23,15 @@ from pathlib import Path
 import numpy as np
 
 from suite import errors
-from suite.errors import SlimBenchError
+from suite.errors import ConfigError, SlimBenchError
 from suite.paths import REPO_ROOT
+from suite.submission import sandbox
 from suite.submission import worker as worker_module
 
 FORMAT_LAYOUTS = ("NCHW", "NHWC", "flat")
 INPUT_DTYPES = ("float32", "float16", "int8", "uint8", "int32", "int64")
 MAX_RESULT_BYTES = 8 << 20
+MAX_ARTIFACT_BYTES = 2 << 30      # a submitted artifact larger than this is refused before it is measured
 DESCRIBE_WALL_S = 300.0
 DESCRIBE_MEMORY_MB = 4096
 NOWHERE_PROXY = "http://127.0.0.1:9"  # the discard port: any proxied request fails at once
@@ -65,6 +67,10 @@ class NonDeterminismError(SubmittedMethodError):
     pass
 
 
+class NonFiniteError(ConfigError):
+    """NaN or infinity in a parameter, a threshold or a measured result."""
+
+
 class WorkerTraceback(Exception):
     """Carries the worker's traceback text so that it shows in the failed record's traceback."""
 
@@ -76,14 +82,16 @@ class WorkerOutcome:
     elapsed_s: float
 
 
-def _worker_env(scratch: Path) -> dict[str, str]:
+def _worker_env() -> dict[str, str]:
+    """The sandbox's whole environment (bwrap --clearenv): paths inside it, nothing from the harness's."""
+    inside = sandbox.INSIDE
     env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(scratch / "home"), "TMPDIR": str(scratch / "tmp"),
+        "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(inside / "home"), "TMPDIR": str(inside / "tmp"),
+        "USER": "sandbox", "LOGNAME": "sandbox",
         "PYTHONPATH": str(REPO_ROOT), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-        "SLIMBENCH_OFFLINE": "1", "SLIMBENCH_CACHE": str(scratch / "home" / "cache"),
+        "SLIMBENCH_OFFLINE": "1", "SLIMBENCH_CACHE": str(inside / "home" / "cache"),
         "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
-        "MPLCONFIGDIR": str(scratch / "tmp"), "NO_PROXY": "", "no_proxy": "",
+        "MPLCONFIGDIR": str(inside / "tmp"), "NO_PROXY": "", "no_proxy": "",
     }
     for var in ("http_proxy", "https_proxy", "ftp_proxy", "all_proxy"):
         env[var] = env[var.upper()] = NOWHERE_PROXY
@@ -95,13 +103,19 @@ def _worker_env(scratch: Path) -> dict[str, str]:
 
 def new_scratch() -> Path:
     scratch = Path(tempfile.mkdtemp(prefix="slimbench-isolated-"))
-    for sub in ("home", "tmp", "data", "method", worker_module.OUT_DIR):
+    for sub in ("home", "tmp", "data", "method", "in", worker_module.OUT_DIR):
         (scratch / sub).mkdir()
     return scratch
 
 
+def inside(scratch: Path, path: Path) -> Path:
+    """Where a file under the scratch directory appears inside the sandbox."""
+    return sandbox.INSIDE / Path(path).relative_to(scratch)
+
+
 def localize_spec(spec: str, scratch: Path) -> str:
-    """Copy every method file a spec names into the scratch directory and point the spec at the copies."""
+    """Copy every method file a spec names into the scratch directory and point the spec at the copies
+    (as the sandbox sees them)."""
     stages = []
     for stage in spec.split("+"):
         stage = stage.strip()
@@ -114,38 +128,35 @@ def localize_spec(spec: str, scratch: Path) -> str:
             if dest.exists():
                 dest = scratch / "method" / f"{len(stages)}_{src.name}"
             shutil.copyfile(src, dest)
-            stage = f"{dest}:{class_name}"
+            stage = f"{inside(scratch, dest)}:{class_name}"
         stages.append(stage)
     return "+".join(stages)
 
 
-def run_worker(request: dict, scratch: Path, wall_time_s: float, who: str) -> WorkerOutcome:
-    """Start the worker, enforce the wall-time limit (killing its whole process group) and read result.json."""
+def run_worker(request: dict, scratch: Path, wall_time_s: float, who: str,
+               read_only: list[tuple[Path, Path]] = (), hide: list[Path] = ()) -> WorkerOutcome:
+    """Start the worker inside a fresh sandbox, kill the whole sandbox at the wall-time limit, read result.json.
+
+    The request, the data arrays and the method source are bound read-only on top of the writable scratch."""
+    sandbox.require_sandbox(who)
     (scratch / worker_module.REQUEST).write_text(json.dumps(request))
-    log = tempfile.TemporaryFile()  # outside the scratch dir: the method cannot rewrite its own log
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-s", "-m", "suite.submission.worker", str(scratch)],
-                            cwd=scratch, env=_worker_env(scratch), stdin=subprocess.DEVNULL, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    timed_out = False
-    try:
-        proc.wait(timeout=wall_time_s)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-    finally:
-        _kill_group(proc)
-    elapsed = time.perf_counter() - start
-    log.seek(0, os.SEEK_END)
-    log.seek(max(0, log.tell() - 4000))
-    tail = log.read().decode(errors="replace").strip()
-    log.close()
     memory_mb = request.get("memory_mb")
-    if timed_out:
-        raise MethodTimeoutError(f"{who} exceeded its wall-time limit of {wall_time_s:g} s and was killed")
+    mounts = sandbox.Mounts(read_only=[(scratch / worker_module.REQUEST, sandbox.INSIDE / worker_module.REQUEST),
+                                       (scratch / "data", sandbox.INSIDE / "data"),
+                                       (scratch / "method", sandbox.INSIDE / "method"),
+                                       *[(Path(h), Path(i)) for h, i in read_only]],
+                            hide=list(hide))
+    limits = sandbox.Limits(wall_s=wall_time_s, memory_mb=memory_mb)
+    ran = sandbox.run(scratch, [sys.executable, "-s", "-m", "suite.submission.worker", str(sandbox.INSIDE)],
+                      _worker_env(), limits, mounts)
+    tail = ran.output_tail
+    if ran.timed_out:
+        raise MethodTimeoutError(f"{who} exceeded its wall-time limit of {wall_time_s:g} s and its sandbox was "
+                                 "killed (every process in it)")
     result_path = scratch / worker_module.RESULT
-    if proc.returncode != 0 or not result_path.is_file():
-        how = (f"was killed by signal {signal.Signals(-proc.returncode).name}" if proc.returncode < 0
-               else f"exited with status {proc.returncode}")
+    if ran.returncode != 0 or not result_path.is_file():
+        how = (f"was killed by signal {signal.Signals(-ran.returncode).name}" if ran.returncode < 0
+               else f"exited with status {ran.returncode}")
         hint = (f" (its memory limit is {memory_mb} MB of address space; an allocation failure inside native "
                 "code ends the process like this)" if memory_mb else "")
         raise MethodCrashedError(f"{who} crashed: the worker process {how} without a result{hint}. "
@@ -153,22 +164,19 @@ def run_worker(request: dict, scratch: Path, wall_time_s: float, who: str) -> Wo
     if result_path.is_symlink() or result_path.stat().st_size > MAX_RESULT_BYTES:
         raise MethodCrashedError(f"{who}: result.json is not a plain file under {MAX_RESULT_BYTES} bytes")
     try:
-        payload = json.loads(result_path.read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        payload = json.loads(result_path.read_text(), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise MethodCrashedError(f"{who}: the worker's result.json is not valid JSON ({exc})") from None
     if not isinstance(payload, dict):
         raise MethodCrashedError(f"{who}: the worker's result.json is not an object")
     if not payload.get("ok"):
         raise_worker_error(payload.get("error") or {}, who, memory_mb)
-    return WorkerOutcome(payload, scratch, elapsed)
+    payload["sandbox"] = {"process_limit": ran.process_limit}
+    return WorkerOutcome(payload, scratch, ran.elapsed_s)
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)  # the worker and anything it started in its session
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a finite number")
 
 
 def raise_worker_error(error: dict, who: str, memory_mb: int | None):
@@ -216,6 +224,8 @@ def collect_artifacts(outcome: WorkerOutcome, dest: Path, who: str):
                 raise ValueError(f"format {fmt!r} / layout {layout!r} / dtype {item.get('input_dtype')!r}")
             if src.is_symlink() or not src.is_file() or out_dir not in src.resolve().parents:
                 raise ValueError(f"{rel!r} is not a plain file under the method's workdir")
+            if src.stat().st_size > MAX_ARTIFACT_BYTES:
+                raise ValueError(f"{rel!r} is {src.stat().st_size} bytes, over the {MAX_ARTIFACT_BYTES} byte cap")
             params, nonzero = int(item["params"]), int(item["nonzero_params"])
             info = item.get("info") or {}
             if not isinstance(info, dict):
@@ -269,10 +279,9 @@ def apply_isolated(spec: str, params: dict, context, guard_dirs: list[Path],
 
 
 def compare_runs(first: list, second: list, context, tol: float, who: str) -> dict:
-    """Same seed, two runs: byte-identical artifacts, or validation predictions within `tol`."""
-    from suite.measure.accuracy import predict_all
+    """Same seed, two runs: byte-identical artifacts, or validation predictions within `tol` (predicted inside
+    the sandbox: a submitted artifact is never loaded in the harness process)."""
     from suite.targets import TARGETS
-    from suite.targets.base import to_layout
 
     by_format = {a.format: a for a in second}
     report = {"runs": 2, "identical_bytes": True, "validation_disagreement": 0.0, "tolerance": tol}
@@ -287,14 +296,119 @@ def compare_runs(first: list, second: list, context, tol: float, who: str) -> di
         if target is None:
             raise NonDeterminismError(f"{who}: {a.format} artifacts differ between two runs with the same seed "
                                       "and no runtime here can compare their predictions")
-        x = to_layout(context.validation.x.astype(a.input_dtype, copy=False), a.input_layout)
-        disagree = float((predict_all(target.load(a), x) != predict_all(target.load(b), x)).mean())
+        x = context.validation.x
+        wall, memory_mb = float(context.budget.wall_time_s), int(context.budget.memory_mb)
+        pa = predict_isolated(a, target.name, x, wall, memory_mb, context.num_classes, who)
+        pb = predict_isolated(b, target.name, x, wall, memory_mb, context.num_classes, who)
+        disagree = float((pa != pb).mean())
         report["validation_disagreement"] = max(report["validation_disagreement"], disagree)
     if report["validation_disagreement"] > tol:
         raise NonDeterminismError(
             f"{who} is not deterministic: two runs with seed {context.seed} disagree on "
             f"{report['validation_disagreement']:.2%} of validation predictions (tolerance {tol:.2%})")
     return report
+
+
+# -- measuring a submitted artifact: in a sandbox of its own ---------------------------------------------
+
+def _artifact_request(artifact, scratch: Path, name: str, read_only: list) -> dict:
+    """Bind the artifact read-only into the sandbox as in/<name>; describe it for the worker."""
+    inside_path = sandbox.INSIDE / "in" / name
+    (scratch / "in" / name).touch()  # the mount point
+    read_only.append((Path(artifact.path).resolve(), inside_path))
+    return {"format": artifact.format, "path": f"in/{name}", "input_layout": artifact.input_layout,
+            "input_dtype": artifact.input_dtype, "params": int(artifact.params),
+            "nonzero_params": int(artifact.nonzero_params), "framework": artifact.framework}
+
+
+def _read_predictions(scratch: Path, n: int, num_classes: int, who: str) -> np.ndarray:
+    path = scratch / worker_module.OUT_DIR / "predictions.npy"
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 64 + 8 * n + 1024:
+            raise ValueError("missing, not a plain file or too large")
+        predictions = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise MethodCrashedError(f"{who}: the artifact's predictions could not be read ({exc})") from None
+    if predictions.shape != (n,) or predictions.dtype != np.int64 or \
+            (n and (predictions.min() < 0 or predictions.max() >= num_classes)):
+        raise MethodCrashedError(f"{who}: the artifact's predictions are not {n} class indices in "
+                                 f"[0, {num_classes}) (shape {predictions.shape}, dtype {predictions.dtype})")
+    return predictions
+
+
+def predict_isolated(artifact, target_name: str, x: np.ndarray, wall_s: float, memory_mb: int,
+                     num_classes: int, who: str) -> np.ndarray:
+    scratch = new_scratch()
+    try:
+        np.save(scratch / "data" / "x.npy", np.ascontiguousarray(x), allow_pickle=False)
+        read_only: list = []
+        request = {"mode": "predict", "target": target_name, "x": "data/x.npy", "memory_mb": memory_mb,
+                   "artifact": _artifact_request(artifact, scratch, "artifact", read_only)}
+        run_worker(request, scratch, wall_s, f"{who} (its artifact)", read_only)
+        return _read_predictions(scratch, len(x), num_classes, f"{who} (its artifact)")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass
+class IsolatedMeasurement:
+    predictions: np.ndarray
+    counted: dict
+    single: dict
+    offline: dict
+    threads: dict
+    memory: dict | None
+    elapsed_s: float
+    process_limit: str
+
+
+def measure_isolated(artifact, baseline, target_name: str, test_x: np.ndarray, latency: dict, memory: bool,
+                     input_shape: tuple, num_classes: int, budget, who: str) -> IsolatedMeasurement:
+    """Counts, predictions, latency (interleaved with the fp32 baseline) and memory of a submitted artifact,
+    all inside a sandbox with the track budget's wall-time and memory limits. Only the test *inputs* go in
+    (read-only); the labels stay with the harness, which computes the accuracy from the predictions."""
+    who = f"{who} (its {artifact.format} artifact)"
+    scratch = new_scratch()
+    try:
+        np.save(scratch / "data" / "test_x.npy", np.ascontiguousarray(test_x), allow_pickle=False)
+        read_only: list = []
+        request = {"mode": "measure", "target": target_name, "x": "data/test_x.npy", "latency": latency,
+                   "memory": bool(memory), "input_shape": list(input_shape), "memory_mb": int(budget.memory_mb),
+                   "artifact": _artifact_request(artifact, scratch, "artifact" + Path(artifact.path).suffix,
+                                                 read_only),
+                   "baseline": _artifact_request(baseline, scratch, "baseline" + Path(baseline.path).suffix,
+                                                 read_only)}
+        outcome = run_worker(request, scratch, float(budget.wall_time_s), who, read_only)
+        payload = outcome.payload
+        predictions = _read_predictions(scratch, len(test_x), num_classes, who)
+        try:
+            counted = {"params": int(payload["counted"]["params"]),
+                       "nonzero_params": int(payload["counted"]["nonzero_params"]),
+                       "params_by_bits": {str(int(k)): int(v) for k, v in payload["counted"]["params_by_bits"].items()}}
+            single, offline = payload["single"], payload["offline"]
+            for part in (single, offline):
+                for key in ("method", "fp32"):
+                    check_finite(part[key], f"{who}: measured latency")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise MethodCrashedError(f"{who}: the measurement's result is malformed ({exc})") from None
+        return IsolatedMeasurement(predictions, counted, single, offline, payload.get("threads") or {},
+                                   payload.get("memory"), outcome.elapsed_s, payload["sandbox"]["process_limit"])
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def check_finite(value, where: str) -> None:
+    """NaN and infinity are refused anywhere in a (nested) result."""
+    import math
+
+    if isinstance(value, (float, np.floating)) and not math.isfinite(float(value)):
+        raise NonFiniteError(f"{where}: {value} is not a finite number (NaN and infinity are refused)")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            check_finite(v, f"{where}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            check_finite(v, f"{where}[{i}]")
 
 
 def describe_isolated(spec: str, params: dict, guard_dirs: list[Path] | None = None) -> dict:

@@ -33,31 +33,15 @@ def set_limits(memory_mb: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
 
 
-def block_network() -> None:
-    """Best effort, in-process: internet sockets cannot be created (AF_UNIX stays, runtimes use it).
-    Real isolation needs a container or a network namespace; see docs/submitting.md."""
-    import socket
-
-    real_socket = socket.socket
-
-    class NoNetworkSocket(real_socket):
-        def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
-            if fileno is None and family in (-1, socket.AF_INET, socket.AF_INET6):
-                raise PermissionError("network access is disabled for submitted methods (SlimBench isolation)")
-            super().__init__(family, type, proto, fileno)
-
-    socket.socket = NoNetworkSocket
-
-    def refuse(*args, **kwargs):
-        raise PermissionError("network access is disabled for submitted methods (SlimBench isolation)")
-
-    socket.create_connection = refuse
-    socket.getaddrinfo = refuse
-
-
 def _write_result(scratch: Path, payload: dict) -> None:
     tmp = scratch / (RESULT + ".tmp")
-    tmp.write_text(json.dumps(payload, default=_json_default))
+    try:
+        text = json.dumps(payload, default=_json_default, allow_nan=False)
+    except ValueError as exc:  # NaN / infinity somewhere in what the method returned
+        text = json.dumps({"ok": False, "error": {"type": "NonFiniteError", "message": f"the method's result "
+                                                  f"holds a number that is not finite (NaN or infinity): {exc}",
+                                                  "traceback": ""}})
+    tmp.write_text(text)
     os.replace(tmp, scratch / RESULT)
 
 
@@ -96,9 +80,11 @@ def describe(request: dict) -> dict:
         method = resolve_method(request["spec"], request.get("params") or {})
         params = method.params()
         out["params"] = json.loads(json.dumps(params if isinstance(params, dict) else dataclasses.asdict(params),
-                                              default=_json_default))
+                                              default=_json_default, allow_nan=False))
     except ConfigError as exc:
         out["config_error"] = str(exc)
+    except ValueError as exc:  # json refuses NaN / infinity
+        out["config_error"] = f"{request['spec']}: a parameter is not a finite number (NaN or infinity): {exc}"
     return out
 
 
@@ -150,15 +136,80 @@ def apply(request: dict, scratch: Path) -> dict:
     return {"artifacts": described}
 
 
+def _artifact(spec: dict, scratch: Path):
+    from suite.artifacts import ExportedArtifact
+
+    return ExportedArtifact(spec["format"], scratch / spec["path"], spec["input_layout"], int(spec["params"]),
+                            int(spec["nonzero_params"]), spec.get("framework", ""), {},
+                            spec.get("input_dtype", "float32"))
+
+
+def _predictions(runner, artifact, x):
+    import numpy as np
+
+    from suite.measure.accuracy import predict_all
+    from suite.targets.base import to_layout
+
+    feed = to_layout(x.astype(artifact.input_dtype, copy=False), artifact.input_layout)
+    return feed, np.asarray(predict_all(runner, feed)).astype(np.int64)
+
+
+def predict(request: dict, scratch: Path) -> dict:
+    """Predictions of one (submitted) artifact on the given inputs, written to out/predictions.npy."""
+    import numpy as np
+
+    from suite.targets import get_target
+
+    artifact = _artifact(request["artifact"], scratch)
+    x = np.load(scratch / request["x"], allow_pickle=False)
+    _, predictions = _predictions(get_target(request["target"]).load(artifact), artifact, x)
+    np.save(scratch / OUT_DIR / "predictions.npy", predictions, allow_pickle=False)
+    return {"predictions": "predictions.npy"}
+
+
+def measure(request: dict, scratch: Path) -> dict:
+    """Everything the harness measures on a submitted artifact, done here (in the sandbox): its parameters
+    counted from the file, its predictions on the inputs (the harness holds the labels), latency and
+    throughput interleaved with the session's fp32 baseline artifact, and peak memory."""
+    import numpy as np
+
+    from suite.measure.latency import LatencySettings, measure_offline, measure_single_stream
+    from suite.submission.counting import count_artifact
+    from suite.targets import get_target
+
+    target = get_target(request["target"])
+    artifact, baseline = _artifact(request["artifact"], scratch), _artifact(request["baseline"], scratch)
+    counted = count_artifact(artifact.format, artifact.path)
+    x = np.load(scratch / request["x"], allow_pickle=False)
+    runner, base_runner = target.load(artifact), target.load(baseline)
+    feed, predictions = _predictions(runner, artifact, x)
+    np.save(scratch / OUT_DIR / "predictions.npy", predictions, allow_pickle=False)
+    from suite.targets.base import to_layout
+    base_feed = to_layout(x.astype(baseline.input_dtype, copy=False), baseline.input_layout)
+    settings = LatencySettings(**request["latency"])
+    fns, xs = {"method": runner.predict, "fp32": base_runner.predict}, {"method": feed, "fp32": base_feed}
+    single = measure_single_stream(fns, xs, settings)
+    offline = measure_offline(fns, xs, settings)
+    memory = None
+    if request.get("memory"):
+        from suite.measure.memory import measure_peak_memory
+        memory = measure_peak_memory(target.name, artifact, tuple(request["input_shape"]))
+    return {"predictions": "predictions.npy", "counted": counted, "single": single, "offline": offline,
+            "threads": runner.threads, "memory": memory}
+
+
 def main(argv: list[str]) -> int:
     scratch = Path(argv[0]).resolve()
     request = json.loads((scratch / REQUEST).read_text())
     set_limits(request.get("memory_mb"))
-    block_network()
     start = time.perf_counter()
     try:
         if request["mode"] == "describe":
             payload = {"ok": True, "describe": describe(request)}
+        elif request["mode"] == "measure":
+            payload = {"ok": True, **measure(request, scratch)}
+        elif request["mode"] == "predict":
+            payload = {"ok": True, **predict(request, scratch)}
         else:
             payload = {"ok": True, **apply(request, scratch)}
     except MemoryError as exc:
