@@ -1,11 +1,19 @@
 """Record store: a directory of `<id>.json` files, each validated against the versioned schema.
 
 Writes are atomic (temp file in the same directory + fsync + rename): a crash mid-run leaves no
-partial record and never touches records already written."""
+partial record and never touches records already written. Every write holds the store's lock
+(`<store>/.slimbench-store.lock`, flock) and appends the file it wrote to `<store>/.slimbench-store.journal`: the store guard around a
+submitted method reads it (under the same lock) to tell a concurrent run's record from tampering.
+
+Reading trusts nothing in a file: the id is recomputed from the content and must equal both the `id`
+field and the file name; a record over MAX_RECORD_BYTES, or holding NaN/infinity, is refused."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -15,6 +23,8 @@ from suite.errors import RecordError
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("record-v1.schema.json")
+MAX_RECORD_BYTES = 1 << 20   # the largest published record is ~20 KB; tracebacks are capped at 20 KB
+LOCK_FILE, JOURNAL_FILE = ".slimbench-store.lock", ".slimbench-store.journal"
 
 
 @lru_cache(maxsize=1)
@@ -26,7 +36,11 @@ def _validator():
 
 
 def canonical_json(obj) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    try:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except ValueError as exc:
+        raise RecordError(f"a record holds a number that is not finite (NaN or infinity), which is refused: {exc}") \
+            from None
 
 
 def content_id(record: dict) -> str:
@@ -55,26 +69,56 @@ def finalize(record: dict) -> dict:
     return validate(record)
 
 
-def load_record(path: Path) -> dict:
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a finite number")
+
+
+def load_record(path: Path, check_name: bool = False) -> dict:
+    """check_name: the file name must be `<id>.json` with the id recomputed from the content (store files)."""
     path = Path(path)
     try:
-        record = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        size = path.stat().st_size
+        if size > MAX_RECORD_BYTES:
+            raise RecordError(f"{path}: {size} bytes, over the {MAX_RECORD_BYTES}-byte cap on a record; refused")
+        record = json.loads(path.read_text(), parse_constant=_refuse_constant)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise RecordError(f"{path}: not a readable JSON record ({exc})") from None
     if not isinstance(record, dict):
         raise RecordError(f"{path}: not a JSON object")
-    return validate(record, str(path))
+    record = validate(record, str(path))
+    if check_name and path.stem != record["id"]:
+        raise RecordError(f"{path}: the file name says id {path.stem!r} but the record's content hash is "
+                          f"{record['id']!r}; file names are not trusted as ids, so this file is refused")
+    return record
 
 
 class RecordStore:
     def __init__(self, root: Path):
         self.root = Path(root)
 
+    @contextlib.contextmanager
+    def lock(self):
+        """Exclusive lock on the store (writers, ingest, the store guard); blocks until it is free."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
     def write(self, record: dict) -> Path:
         record = finalize(record)
-        self.root.mkdir(parents=True, exist_ok=True)
-        dest = self.root / f"{record['id']}.json"
-        atomic_write_bytes(dest, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode(), suffix=".json")
+        data = (json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n").encode()
+        if len(data) > MAX_RECORD_BYTES:
+            raise RecordError(f"record {record['id']} would be {len(data)} bytes, over the {MAX_RECORD_BYTES}-byte "
+                              "cap on a record; nothing was written")
+        with self.lock():
+            dest = self.root / f"{record['id']}.json"
+            atomic_write_bytes(dest, data, suffix=".json")
+            with open(self.root / JOURNAL_FILE, "a") as journal:
+                journal.write(f"{dest.name} {hashlib.sha256(data).hexdigest()}\n")
         return dest
 
     def paths(self) -> list[Path]:
@@ -86,7 +130,7 @@ class RecordStore:
         """Yields (path, record) — or (path, RecordError) for invalid files when skip_invalid."""
         for path in self.paths():
             try:
-                yield path, load_record(path)
+                yield path, load_record(path, check_name=True)
             except RecordError as exc:
                 if not skip_invalid:
                     raise
@@ -102,4 +146,4 @@ class RecordStore:
         if len(matches) > 1:
             raise RecordError(f"id prefix {prefix!r} is ambiguous in {self.root}: "
                               + ", ".join(p.stem for p in matches[:10]))
-        return load_record(matches[0])
+        return load_record(matches[0], check_name=True)

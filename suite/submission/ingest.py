@@ -6,10 +6,19 @@ record against the schema and its content-hash id, and the closed-division rules
 status ok, the method spec and track the manifest names, the reference checkpoint this checkout
 uses, the fp32 accuracy of the same session close to the track's reference, and the accuracy gate
 (accuracy >= 99% of fp32 on the same track and target). Hashes prove the bundle is intact and
-self-consistent, not that its numbers are true: anyone can re-check those with `slimbench reproduce`."""
+self-consistent, not that its numbers are true: anyone can re-check those with `slimbench reproduce`.
+
+A bundle's records carry only what a submitter can legitimately produce: no `verdict` (a reproduction is
+trusted only from a verdict record `reproduce` wrote into this store), kind "run" only, no creation date
+in the future, no built-in method's name (an entry point is namespaced, `owner/name`), no NaN/infinity,
+each record under the store's size cap."""
 from __future__ import annotations
 
+import calendar
 import json
+import math
+import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +27,32 @@ from suite.submission.bundle import MANIFEST, Bundle, BundleError, load_bundle, 
 
 MIN_RELATIVE_ACCURACY = 0.99        # MLPerf-style closed division: >= 99% of fp32
 FP32_REFERENCE_TOLERANCE_PP = 0.5   # the session's fp32 accuracy vs the track's reference accuracy
+ALLOWED_FIELDS = {"schema_version", "id", "kind", "status", "created_utc", "config", "results", "artifact",
+                  "provenance", "error"}   # what `slimbench submit` writes; anything else is refused
+CLOCK_SKEW_S = 600                  # created_utc may be this far ahead of this machine's clock
+NAMESPACED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a finite number (NaN and infinity are refused)")
+
+
+def builtin_method_names() -> set[str]:
+    from methods import METHODS
+    return set(METHODS.names())
+
+
+def check_method_name(spec) -> list[str]:
+    """A submitted method may not take a built-in's name; an entry point is namespaced `owner/name`."""
+    if not isinstance(spec, str) or not spec:
+        return [f"method spec {spec!r} is not a name"]
+    problems = []
+    if spec.strip() in builtin_method_names():
+        problems.append(f"method {spec!r} takes the name of a built-in method; a submitted method is named "
+                        "`owner/name` (an entry point) or `path/to/file.py:Class`")
+    elif ".py:" not in spec and not NAMESPACED.match(spec):
+        problems.append(f"method {spec!r} is not namespaced: name a submitted entry point `owner/name`")
+    return problems
 
 
 @dataclass
@@ -34,6 +69,9 @@ def validate_bundle(bundle: Bundle, min_relative_accuracy: float = MIN_RELATIVE_
 
     manifest = bundle.manifest
     problems: list[str] = []
+    if not (isinstance(min_relative_accuracy, (int, float)) and math.isfinite(min_relative_accuracy)
+            and 0 <= min_relative_accuracy <= 1):
+        raise BundleError(f"the accuracy gate {min_relative_accuracy!r} is not a finite fraction in [0, 1]")
     listed = manifest.get("files") or {}
     for name, digest in sorted(listed.items()):
         if name not in bundle.files:
@@ -46,6 +84,7 @@ def validate_bundle(bundle: Bundle, min_relative_accuracy: float = MIN_RELATIVE_
 
     method = manifest.get("method") or {}
     spec, source_sha = method.get("spec"), method.get("sha256")
+    problems += [f"{MANIFEST}: {p}" for p in check_method_name(spec)]
     plan = IngestPlan(bundle)
     try:
         plan.source_name, plan.source = bundle.method_source()
@@ -65,12 +104,16 @@ def validate_bundle(bundle: Bundle, min_relative_accuracy: float = MIN_RELATIVE_
         problems.append("the bundle holds no records")
     for name, data in sorted(record_files.items()):
         where = f"{name}"
+        from suite.records.store import MAX_RECORD_BYTES
+        if len(data) > MAX_RECORD_BYTES:
+            problems.append(f"{where}: {len(data)} bytes, over the {MAX_RECORD_BYTES}-byte cap on a record")
+            continue
         try:
-            record = json.loads(data)
+            record = json.loads(data, parse_constant=_refuse_constant)
             if not isinstance(record, dict):
                 raise RecordError(f"{where}: not a JSON object")
             validate(record, where)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, ValueError) as exc:
             problems.append(f"{where}: not valid JSON ({exc})")
             continue
         except RecordError as exc:
@@ -88,6 +131,16 @@ def check_record_rules(record: dict, where: str, spec: str | None, source_sha: s
                        min_relative_accuracy: float) -> list[str]:
     problems = []
     cfg, res = record["config"], record.get("results") or {}
+    extra = sorted(set(record) - ALLOWED_FIELDS)
+    if extra:
+        problems.append(f"{where}: carries {', '.join(extra)}, which a submission may not set (a verdict comes only "
+                        "from `slimbench reproduce` in the store that ingests the bundle)")
+    try:
+        created = calendar.timegm(time.strptime(record["created_utc"], "%Y-%m-%dT%H:%M:%SZ"))
+        if created > time.time() + CLOCK_SKEW_S:
+            problems.append(f"{where}: created_utc {record['created_utc']} is in the future")
+    except (ValueError, OverflowError):
+        problems.append(f"{where}: created_utc {record.get('created_utc')!r} is not a date")
     if Path(where).stem != record["id"]:
         problems.append(f"{where}: file name does not match the record id {record['id']}")
     if record["kind"] != "run":
@@ -118,7 +171,7 @@ def check_record_rules(record: dict, where: str, spec: str | None, source_sha: s
     except (UnknownNameError, SlimBenchError) as exc:
         problems.append(f"{where}: {exc}")
     acc, fp32 = res.get("accuracy"), res.get("accuracy_fp32")
-    if acc is None or not fp32:
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (acc, fp32)) or not fp32:
         problems.append(f"{where}: no accuracy / fp32 accuracy to apply the accuracy gate")
     else:
         if acc < min_relative_accuracy * fp32:
@@ -139,6 +192,7 @@ def ingest(bundle_path: Path, store_root: Path, min_relative_accuracy: float = M
     plan = validate_bundle(load_bundle(bundle_path), min_relative_accuracy)
     store = RecordStore(Path(store_root))
     present = {p.stem for p in store.paths()}
+    # (each write takes the store's lock; a record already present is left as it is)
     added, already = [], []
     try:
         for record in plan.records:

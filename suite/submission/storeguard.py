@@ -6,8 +6,11 @@ directories before the method runs and compares afterwards. Files the method add
 files it changed or deleted are restored from the snapshot (kept in memory up to a cap; above it,
 the change is still detected and reported but cannot be undone). Either way the run is failed.
 
-Another session writing into the same store while a submitted method runs would be taken for the
-method's doing: do not share a store between concurrent sessions that run submitted methods."""
+Another session may write into the same store while a submitted method runs: every RecordStore.write
+holds the store's lock and appends the file name and sha256 it wrote to the store's journal. The guard
+compares and restores under the same lock, and a file the journal (after the snapshot) names with its
+exact sha256 is a concurrent run's record, left alone. (The sandbox already keeps submitted code away
+from the store; this guard is the second line.)"""
 from __future__ import annotations
 
 import hashlib
@@ -20,6 +23,7 @@ from suite.atomic import atomic_write_bytes
 from suite.errors import SlimBenchError
 
 BACKUP_CAP_BYTES = 512 << 20
+BOOKKEEPING = (".slimbench-store.lock", ".slimbench-store.journal")  # the store's lock and journal (suite.records.store)
 
 
 class StoreTamperingError(SlimBenchError):
@@ -32,18 +36,22 @@ class Snapshot:
     hashes: dict[Path, str] = field(default_factory=dict)
     contents: dict[Path, bytes] | None = field(default_factory=dict)  # None: over the cap, detect only
     missing_roots: list[Path] = field(default_factory=list)  # guarded directories that did not exist yet
+    journal_offsets: dict[Path, int] = field(default_factory=dict)  # journal size per root at the snapshot
 
 
 def _files(root: Path):
     if root.is_dir():
         for path in sorted(root.rglob("*")):
-            if path.is_file() or path.is_symlink():
+            if (path.is_file() or path.is_symlink()) and not (path.parent == root and path.name in BOOKKEEPING):
                 yield path
 
 
 def snapshot(roots: list[Path]) -> Snapshot:
     roots = sorted({Path(r).resolve() for r in roots})
     snap = Snapshot(roots, missing_roots=[r for r in roots if not r.exists()])
+    for root in roots:
+        journal = root / BOOKKEEPING[1]
+        snap.journal_offsets[root] = journal.stat().st_size if journal.is_file() else 0
     total = 0
     for root in roots:
         for path in _files(root):
@@ -57,9 +65,32 @@ def snapshot(roots: list[Path]) -> Snapshot:
     return snap
 
 
+def _journaled(before: Snapshot) -> dict[Path, set[str]]:
+    """Files (with their sha256) that RecordStore.write wrote into the roots since the snapshot."""
+    out: dict[Path, set[str]] = {}
+    for root in before.roots:
+        journal = root / BOOKKEEPING[1]
+        if not journal.is_file():
+            continue
+        with open(journal, "rb") as handle:
+            handle.seek(before.journal_offsets.get(root, 0))
+            for line in handle.read().decode(errors="replace").splitlines():
+                name, _, digest = line.partition(" ")
+                if name and "/" not in name:
+                    out.setdefault(root / name, set()).add(digest.strip())
+    return out
+
+
 def compare(before: Snapshot) -> tuple[list[Path], list[Path], list[Path]]:
-    """(added, changed, deleted) files under the snapshot's roots."""
+    """(added, changed, deleted) files under the snapshot's roots, leaving out concurrent writers' records."""
     after = snapshot(before.roots)
+    journaled = _journaled(before)
+    for path in [p for p in after.hashes if after.hashes[p] in journaled.get(p, ())]:
+        before.hashes.setdefault(path, after.hashes[path])  # a concurrent run's record: part of the baseline now
+        if before.contents is not None and path not in before.contents:
+            before.contents[path] = path.read_bytes()
+        if before.hashes[path] != after.hashes[path]:
+            before.hashes[path] = after.hashes[path]
     added = sorted(set(after.hashes) - set(before.hashes))
     deleted = sorted(set(before.hashes) - set(after.hashes))
     changed = sorted(p for p in set(after.hashes) & set(before.hashes) if after.hashes[p] != before.hashes[p])
@@ -90,11 +121,20 @@ def restore(before: Snapshot, added: list[Path], changed: list[Path], deleted: l
 
 
 def check_and_restore(before: Snapshot, who: str) -> None:
-    """Raise StoreTamperingError (after restoring what can be restored) when anything changed."""
-    added, changed, deleted = compare(before)
-    if not (added or changed or deleted):
-        return
-    restored = restore(before, added, changed, deleted)
+    """Raise StoreTamperingError (after restoring what can be restored) when anything changed. Holds every
+    guarded store's lock meanwhile, so that no concurrent writer is mistaken for the method or undone."""
+    from contextlib import ExitStack
+
+    from suite.records.store import RecordStore
+
+    with ExitStack() as locks:
+        for root in before.roots:
+            if (root / BOOKKEEPING[0]).is_file():  # a store RecordStore.write has written to (no lock file made elsewhere)
+                locks.enter_context(RecordStore(root).lock())
+        added, changed, deleted = compare(before)
+        if not (added or changed or deleted):
+            return
+        restored = restore(before, added, changed, deleted)
 
     def names(paths):
         return ", ".join(str(p) for p in paths[:5]) + (f" (+{len(paths) - 5} more)" if len(paths) > 5 else "")
