@@ -4,12 +4,23 @@
 
 Stores can also come from the environment: SLIMBENCH_LEADERBOARD_STORES (os.pathsep-separated local
 stores, default ./results) and SLIMBENCH_LEADERBOARD_PUBLISHED (default leaderboard/results; empty = none).
-Views: Board, Pareto, Entry, Compare — selectable in the sidebar and linkable (?view=entry&id=...)."""
+The board reads the DuckDB index of the stores (leaderboard/index.py), refreshed when a store directory
+changes, and opens a record file only on the Entry page.
+
+Views: Board, All rows, Pareto, Entry, Compare, Papers — selectable in the sidebar; the view, the filters
+and the chosen entries live in the URL (?view=entry&id=...&target=edge), so a link shows the same page.
+
+Everything a record says (method names, params, submitter, notes, error messages) is shown as plain text:
+it is escaped before any Markdown element and HTML-escaped in Plotly hover text, so a record cannot put a
+link, an image or markup on the page."""
 from __future__ import annotations
 
 import argparse
+import html
 import json
+import re
 import sys
+import urllib.parse
 from pathlib import Path
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -19,10 +30,24 @@ if str(_REPO) not in sys.path:  # `streamlit run leaderboard/app.py` puts only l
 import streamlit as st  # noqa: E402
 
 from leaderboard import data  # noqa: E402
+from leaderboard import index as record_index  # noqa: E402
 from leaderboard import pareto  # noqa: E402
 
-VIEWS = ["Board", "Pareto", "Entry", "Compare"]
-MAX_WARNINGS = 20
+VIEWS = {"Board": "board", "All rows": "rows", "Pareto": "pareto", "Entry": "entry", "Compare": "compare",
+         "Papers": "papers"}
+SLUG_VIEW = {slug: name for name, slug in VIEWS.items()}
+MAX_PICKER_OPTIONS = 2000  # the Entry / Compare pickers list at most this many (best-ranked) filtered rows
+
+# URL parameter -> (session key, frame column, sidebar label)
+MULTI_FILTERS = {
+    "track": ("filter_track", "track", "Track"),
+    "target": ("filter_target", "target", "Target"),
+    "family": ("filter_family", "family", "Family"),
+    "framework": ("filter_framework", "framework", "Framework"),
+    "precision": ("filter_precision", "precision", "Precision"),
+    "sparsity": ("filter_sparsity", "sparsity_kind", "Sparsity kind"),
+    "hardware": ("filter_hardware", "hardware", "Hardware"),
+}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -34,18 +59,51 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _load_cached(roots: tuple[tuple[str, str], ...], signature: tuple):
-    loaded = data.load([data.Source(label, Path(root)) for label, root in roots])
-    return loaded, data.frame(loaded)
+# -- plain text ------------------------------------------------------------------------------------
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^\"'@/])")
+
+
+def plain(value) -> str:
+    """A record's string, safe inside any Streamlit Markdown element: every Markdown/HTML character is
+    backslash-escaped and line breaks flattened, so it renders as the literal text."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value)).replace("\r", " ").replace("\n", " ")
+
+
+def hover_text(value) -> str:
+    """A record's string inside Plotly hover/legend text (which renders a subset of HTML)."""
+    return html.escape(str(value), quote=True)
+
+
+# -- loading ---------------------------------------------------------------------------------------
+class _Board:
+    """Per process: the index of one set of stores, and the frame built from its latest snapshot."""
+
+    def __init__(self, sources):
+        self.index = record_index.RecordIndex(sources)
+        self.snapshot_id = None
+        self.df = None
+
+    def frame(self):
+        snapshot = self.index.snapshot()  # one stat per store unless something changed
+        if id(snapshot) != self.snapshot_id:
+            self.df = data.frame_from_rows(snapshot.rows)
+            self.snapshot_id = id(snapshot)
+        return snapshot, self.df
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _board(roots: tuple[tuple[str, str], ...], index_path: str) -> _Board:  # noqa: ARG001 (part of the key)
+    return _Board([data.Source(label, Path(root)) for label, root in roots])
 
 
 def load_everything():
     args = parse_args(sys.argv[1:])
     sources = data.resolve_sources(args.store, args.published, args.no_published)
     roots = tuple((s.label, str(s.root)) for s in sources)
-    loaded, df = _load_cached(roots, data.store_signature(sources))
-    return sources, loaded, df
+    board = _board(roots, str(record_index.default_index_path(sources)))
+    with st.spinner("Indexing records…"):
+        snapshot, df = board.frame()
+    return sources, snapshot, df
 
 
 # -- small helpers ---------------------------------------------------------------------------------
@@ -58,94 +116,277 @@ def _fmt(value, spec: str, suffix: str = "", missing: str = "–") -> str:
     return format(value, spec) + suffix
 
 
+def number(value) -> str:
+    """Readable number: thousands separators, no exponent (2.973e+04 -> 29,730)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) >= 100):
+        return f"{int(value):,}"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 10:
+        return f"{value:,.2f}"
+    if magnitude >= 0.01 or magnitude == 0:
+        return f"{value:.3f}"
+    return f"{value:.6f}".rstrip("0")
+
+
 def entry_label(row) -> str:
-    return f"{row['track']} · {row['target']} · {row['method']} · {row['date'][:10]} · {row['id']}"
-
-
-def find_record(loaded: data.Loaded, record_id: str) -> dict | None:
-    return next((r for r in loaded.records if r["id"] == record_id), None)
-
-
-def show_problems(loaded: data.Loaded) -> None:
-    for problem in loaded.problems[:MAX_WARNINGS]:
-        st.warning(f"Skipped malformed record **{problem.path.name}** ({problem.path}): {problem.message}", icon="⚠️")
-    if len(loaded.problems) > MAX_WARNINGS:
-        st.warning(f"… and {len(loaded.problems) - MAX_WARNINGS} more malformed record(s) skipped.", icon="⚠️")
-
-
-def sidebar(df, sources, loaded) -> tuple[str, data.Filters]:
-    params = st.query_params
-    wanted = params.get("view", "Board").capitalize()
-    st.sidebar.title("SlimBench")
-    view = st.sidebar.radio("View", VIEWS, index=VIEWS.index(wanted) if wanted in VIEWS else 0, key="view")
-    if params.get("view") != view.lower():
-        params["view"] = view.lower()
-    st.sidebar.header("Filters")
-
-    def choose(label: str, column: str, help_text: str | None = None):
-        options = sorted(x for x in df[column].dropna().unique() if x != "") if not df.empty else []
-        picked = st.sidebar.multiselect(label, options, default=[], placeholder="all", help=help_text,
-                                        key=f"filter_{column}")
-        return picked or None
-
-    filters = data.Filters(
-        tracks=choose("Track", "track"), targets=choose("Target", "target"), families=choose("Family", "family"),
-        frameworks=choose("Framework", "framework"),
-        hardware=choose("Hardware", "hardware", "provenance.cpu.model (+ GPU) of the machine that measured it"))
-    percent = st.sidebar.slider("Minimum accuracy relative to fp32 (%)", 0.0, 100.0,
-                                data.DEFAULT_MIN_RELATIVE_ACCURACY * 100, 0.5, key="min_rel_acc",
-                                help="accuracy / fp32 accuracy measured in the same session; the default 99% "
-                                     "follows MLPerf's closed division")
-    filters.min_relative_accuracy = percent / 100
-    filters.latest_only = st.sidebar.checkbox("Latest run per configuration and machine", value=True,
-                                              key="latest_only")
-    filters.current_reference_only = st.sidebar.checkbox(
-        "Only runs on the current reference checkpoint", value=True, key="current_reference_only",
-        help="Hide records measured against a reference model that has since been retrained (other sha256)")
-    with st.sidebar.expander("Record stores"):
-        for source in sources:
-            st.markdown(f"**{source.label}**: `{source.root}` — {loaded.counts.get(str(source.root), 0)} valid")
-        if not sources:
-            st.markdown("(none configured)")
-    return view, filters
-
-
-# -- Board -------------------------------------------------------------------------------------------
-BOARD_COLUMNS = {
-    "method": st.column_config.TextColumn("method"),
-    "params_text": st.column_config.TextColumn("params", help="the method's configuration (--param k=v)"),
-    "badge": st.column_config.TextColumn("reproduced", help="a reproduction record (slimbench reproduce) matches "
-                                         "this track / method / target / params"),
-    "family": st.column_config.TextColumn("family"),
-    "framework": st.column_config.TextColumn("framework"),
-    "accuracy_pct": st.column_config.NumberColumn("accuracy %", format="%.2f"),
-    "delta_pp": st.column_config.NumberColumn("Δ vs fp32 (pp)", format="%+.2f"),
-    "speedup": st.column_config.NumberColumn("speedup ×", format="%.2f",
-                                             help="fp32 p50 / method p50 at batch 1, interleaved in one session"),
-    "p50_ms": st.column_config.NumberColumn("p50 ms", format="%.4f", help="absolute, batch 1: see hardware"),
-    "hardware": st.column_config.TextColumn("hardware", help="the CPU (and GPU) the latency was measured on"),
-    "throughput": st.column_config.NumberColumn("offline samples/s", format="%.0f", help="batch 64"),
-    "throughput_speedup": st.column_config.NumberColumn("offline speedup ×", format="%.2f"),
-    "size_kb": st.column_config.NumberColumn("size KB", format="%.1f"),
-    "compression_ratio": st.column_config.NumberColumn("compression ×", format="%.2f"),
-    "gzip_compression_ratio": st.column_config.NumberColumn("gzip compression ×", format="%.2f"),
-    "peak_mem_mb": st.column_config.NumberColumn("peak MB", format="%.1f", help="net peak RSS at batch 64"),
-    "date": st.column_config.TextColumn("date (UTC)"),
-    "link": st.column_config.LinkColumn("entry", display_text=r"id=([0-9a-f]+)"),
-}
+    params = f" ({row['params_shown']})" if row.get("params_shown") else ""
+    kind = "" if row.get("kind", "run") == "run" else f" [{row['kind']}]"
+    return (f"{row['method']}{params}{kind} · {row['track']} · {row['target']} · {str(row['date'])[:10]} · "
+            f"{row['id'][:8]}")
 
 
 def badge(passed: int, failed: int) -> str:
     if passed:
-        return "✓ reproduced"
-    return "✗ reproduction failed" if failed else ""
+        return f"✓ {passed}" if passed > 1 else "✓"
+    return "✗" if failed else ""
 
 
-def board(df, loaded, filters: data.Filters) -> None:
-    st.header("Board")
-    st.caption("Ranked by **speedup** (a ratio against fp32 measured in the same session, so it compares across "
-               "machines); absolute latency is shown with the hardware it came from. Click a column to re-sort.")
-    rows, hidden = data.board_rows(df, filters)
+def filter_query(filters_state: dict) -> list[tuple[str, str]]:
+    """The filters as URL pairs (only those that differ from the defaults)."""
+    pairs = []
+    for param, (key, _, _) in MULTI_FILTERS.items():
+        pairs += [(param, v) for v in filters_state.get(key) or []]
+    if filters_state.get("min_rel_acc", data.DEFAULT_MIN_RELATIVE_ACCURACY * 100) != \
+            data.DEFAULT_MIN_RELATIVE_ACCURACY * 100:
+        pairs.append(("min_acc", f"{filters_state['min_rel_acc']:g}"))
+    if not filters_state.get("latest_only", True):
+        pairs.append(("latest", "0"))
+    if not filters_state.get("current_reference_only", True):
+        pairs.append(("current_ref", "0"))
+    if filters_state.get("compact"):
+        pairs.append(("cols", "compact"))
+    return pairs
+
+
+def entry_link(record_id: str, filter_pairs: list[tuple[str, str]]) -> str:
+    return "?" + urllib.parse.urlencode([("view", "entry"), ("id", record_id), *filter_pairs])
+
+
+def base_url() -> str:
+    """This page's absolute URL without the query (for the links in downloads)."""
+    try:
+        url = st.context.url or ""
+    except Exception:  # noqa: BLE001 — no browser context (AppTest)
+        url = ""
+    if not url:
+        host = (getattr(st.context, "headers", None) or {}).get("Host") if hasattr(st, "context") else None
+        url = f"http://{host}/" if host else "http://localhost:8501/"
+    return url.split("?", 1)[0]
+
+
+# -- problems --------------------------------------------------------------------------------------
+def show_problems(snapshot) -> None:
+    """Malformed records: one collapsed expander with the count and the file names (never a server path)."""
+    problems = snapshot.problems
+    if not problems:
+        return
+    import pandas as pd
+
+    with st.expander(f"⚠️ {len(problems)} malformed record file{'s' if len(problems) != 1 else ''} skipped"):
+        st.dataframe(pd.DataFrame([{"store": s, "file": f, "problem": m} for s, f, m in problems]),
+                     hide_index=True, width="stretch", key="problems_table",
+                     height=min(35 * len(problems) + 40, 400))
+
+
+# -- sidebar and URL state ---------------------------------------------------------------------------
+def _init_state_from_url(df) -> None:
+    """On a session's first run, the widgets start from the URL (a shared link shows the same view)."""
+    state, params = st.session_state, st.query_params
+    if state.get("_url_loaded"):
+        return
+    state["_url_loaded"] = True
+    state["view"] = SLUG_VIEW.get(params.get("view", "board").lower(), "Board")
+    for param, (key, column, _) in MULTI_FILTERS.items():
+        options = set(df[column].dropna().unique()) if not df.empty else set()
+        state[key] = [v for v in params.get_all(param) if v in options]
+    try:
+        state["min_rel_acc"] = min(100.0, max(0.0, float(params.get("min_acc", "")) or 0.0))
+    except ValueError:
+        state["min_rel_acc"] = data.DEFAULT_MIN_RELATIVE_ACCURACY * 100
+    state["latest_only"] = params.get("latest", "1") != "0"
+    state["current_reference_only"] = params.get("current_ref", "1") != "0"
+    user_agent = ""
+    try:
+        user_agent = (st.context.headers or {}).get("User-Agent", "") or ""
+    except Exception:  # noqa: BLE001
+        pass
+    state["compact"] = params.get("cols") == "compact" or ("cols" not in params and "Mobi" in user_agent)
+    if params.get("id"):
+        state["entry_id"] = params.get("id")
+    state["compare_ids"] = [i for i in params.get_all("ids") if i in set(df["id"])] if not df.empty else []
+
+
+def sidebar(df, sources, snapshot) -> tuple[str, data.Filters, list[tuple[str, str]]]:
+    _init_state_from_url(df)
+    st.sidebar.title("SlimBench")
+    view = st.sidebar.radio("View", list(VIEWS), key="view")
+    st.sidebar.header("Filters")
+    filters = data.Filters()
+
+    def choose(param: str, help_text: str | None = None):
+        key, column, label = MULTI_FILTERS[param]
+        options = sorted(x for x in df[column].dropna().unique() if x != "") if not df.empty else []
+        st.session_state[key] = [v for v in st.session_state.get(key, []) if v in options]
+        picked = st.sidebar.multiselect(label, options, placeholder="all", help=help_text, key=key)
+        return picked or None
+
+    filters.tracks, filters.targets = choose("track"), choose("target")
+    filters.precisions = choose("precision", "weight / activation precision the method reports (W8A8: int8 weights "
+                                             "and activations; W8A32: int8 weights, float compute)")
+    filters.sparsity_kinds = choose("sparsity", "structured: channels/neurons removed (dense kernels get faster); "
+                                                "unstructured: individual weights zeroed")
+    filters.families, filters.frameworks = choose("family"), choose("framework")
+    filters.hardware = choose("hardware", "provenance.cpu.model (+ GPU) of the machine that measured it")
+    percent = st.sidebar.slider("Minimum accuracy relative to fp32 (%)", 0.0, 100.0, step=0.5, key="min_rel_acc",
+                                help="accuracy / fp32 accuracy measured in the same session; the default 99% "
+                                     "follows MLPerf's closed division")
+    filters.min_relative_accuracy = percent / 100
+    filters.latest_only = st.sidebar.checkbox("Latest run per configuration and machine", key="latest_only")
+    filters.current_reference_only = st.sidebar.checkbox(
+        "Only runs on the current reference checkpoint", key="current_reference_only",
+        help="Hide records measured against a reference model that has since been retrained (other sha256)")
+    st.sidebar.checkbox("Compact columns (phones)", key="compact", help="method, Δ vs fp32 and speedup only")
+    with st.sidebar.expander("Record stores"):
+        for source in sources:
+            st.caption(f"{source.label}: {plain(Path(source.root).name)} — "
+                       f"{snapshot.counts.get(str(source.root), 0)} valid")
+        if not sources:
+            st.caption("(none configured)")
+    pairs = filter_query(st.session_state)
+    _sync_url(view, pairs)
+    return view, filters, pairs
+
+
+def _sync_url(view: str, pairs: list[tuple[str, str]]) -> None:
+    wanted: dict[str, list[str]] = {"view": [VIEWS[view]]}
+    for key, value in pairs:
+        wanted.setdefault(key, []).append(value)
+    if view == "Entry" and st.session_state.get("entry_id"):
+        wanted["id"] = [st.session_state["entry_id"]]
+    if view == "Compare" and st.session_state.get("compare_ids"):
+        wanted["ids"] = list(st.session_state["compare_ids"])
+    current = {key: st.query_params.get_all(key) for key in st.query_params}
+    if current != wanted:
+        st.query_params.from_dict({k: v if len(v) > 1 else v[0] for k, v in wanted.items()})
+
+
+# -- Board -------------------------------------------------------------------------------------------
+def board_columns(compact: bool, flat: bool = False) -> dict:
+    """The columns that decide, in order: method (pinned), non-default params, accuracy, Δ, speedup (the rank
+    key), batch-64 speedup, size, gzip ratio, peak memory, precision, sparsity, reproduced; hardware, date
+    and the entry link last. Compact (phones): method, Δ, speedup."""
+    cc = st.column_config
+    columns = {}
+    if flat:
+        columns["track"] = cc.TextColumn("track", pinned=True)
+        columns["target"] = cc.TextColumn("target", pinned=True)
+    columns["method"] = cc.TextColumn("method", pinned=True)
+    if compact:
+        columns["delta_pp"] = cc.NumberColumn("Δ pp", format="%+.2f", help="accuracy minus fp32 accuracy")
+        columns["speedup"] = cc.NumberColumn("speedup ×", format="%.2f", help="batch 1, vs fp32 in the same session")
+        columns["link"] = cc.LinkColumn("entry", display_text="open")
+        return columns
+    columns.update({
+        "params_shown": cc.TextColumn("params", help="only the parameters that differ from the method's defaults"),
+        "accuracy_pct": cc.NumberColumn("accuracy %", format="%.2f"),
+        "delta_pp": cc.NumberColumn("Δ pp", format="%+.2f", help="accuracy minus the fp32 accuracy measured in the "
+                                                                  "same session (percentage points)"),
+        "speedup": cc.NumberColumn("speedup ×", format="%.2f",
+                                   help="the rank key: fp32 p50 / method p50 at batch 1, interleaved in one session"),
+        "throughput_speedup": cc.NumberColumn("b64 speedup ×", format="%.2f",
+                                              help="offline throughput at batch 64 vs fp32, same session"),
+        "size_kb": cc.NumberColumn("size KB", format="%.1f", help="the exported artifact"),
+        "gzip_compression_ratio": cc.NumberColumn("gzip ×", format="%.2f",
+                                                  help="fp32 artifact gzip size / this artifact's gzip size"),
+        "peak_mem_mb": cc.NumberColumn("peak MB", format="%.1f", help="net peak RSS at batch 64"),
+        "precision": cc.TextColumn("precision", help="W8A8: int8 weights and activations; W8A32: int8 weights, "
+                                                     "float activations; FP16 / FP32: float"),
+        "sparsity_kind": cc.TextColumn("sparsity", help="structured (channels removed) / unstructured (weights "
+                                                        "zeroed) / none"),
+        "badge": cc.TextColumn("repro", width="small",
+                               help="✓ reproduced: a `slimbench reproduce` record with a passing verdict matches "
+                                    "this entry (✓ 2: two of them); ✗: only failing reproductions. Who and when: "
+                                    "open the entry"),
+        "family": cc.TextColumn("family"),
+        "p50_ms": cc.NumberColumn("p50 ms", format="%.4f", help="absolute, batch 1: depends on the hardware"),
+        "hardware": cc.TextColumn("hardware", help="the CPU (and GPU) the latency was measured on"),
+        "date": cc.TextColumn("date (UTC)"),
+        "link": cc.LinkColumn("entry", display_text="open", help="the entry page: reproductions, provenance, record"),
+    })
+    return columns
+
+
+def _table(rows, filter_pairs, compact: bool, flat: bool):
+    table = data.ranked(rows).copy()
+    table["badge"] = [badge(ok, bad) for ok, bad in zip(table["reproductions"], table["failed_reproductions"])]
+    table["link"] = [entry_link(i, filter_pairs) for i in table["id"]]
+    table["date"] = table["date"].str.replace("T", " ").str.rstrip("Z")
+    columns = board_columns(compact, flat)
+    return table, columns
+
+
+def selectable_table(table, columns, key: str) -> None:
+    """A board table whose rows can be selected for Compare; remembers which record each position shows."""
+    st.session_state[f"{key}__ids"] = table["id"].tolist()
+    st.dataframe(table[list(columns)], column_config=columns, hide_index=True, width="stretch", key=key,
+                 on_select="rerun", selection_mode="multi-row",
+                 height="auto" if len(table) <= 12 else min(35 * len(table) + 40, 560))
+
+
+def selected_ids() -> list[str]:
+    ids = []
+    for key in list(st.session_state.keys()):
+        if not isinstance(key, str) or not key.endswith("__ids"):
+            continue
+        event = st.session_state.get(key[:-len("__ids")])
+        positions = _selection_rows(event)
+        known = st.session_state[key]
+        ids += [known[p] for p in positions if p < len(known) and known[p] not in ids]
+    return ids
+
+
+def _selection_rows(event) -> list[int]:
+    try:
+        return list(event["selection"]["rows"])
+    except (KeyError, TypeError):
+        try:
+            return list(event.selection.rows)
+        except AttributeError:
+            return []
+
+
+def _go_compare() -> None:
+    st.session_state["compare_ids"] = selected_ids()
+    st.session_state["view"] = "Compare"
+
+
+def compare_bar() -> None:
+    chosen = selected_ids()
+    st.button(f"Compare selected ({len(chosen)})", key="compare_selected", on_click=_go_compare,
+              disabled=len(chosen) < 2, type="primary",
+              help="select two or more rows (the boxes left of each row), then compare them side by side")
+
+
+def downloads(rows, filter_pairs) -> None:
+    """One 'Download filtered' pair: every filtered row with track and target, readable headers, rounded
+    numbers and absolute entry links (built only when clicked)."""
+    base = base_url()
+    left, right, _ = st.columns([1, 1, 4])
+    left.download_button("Download filtered (CSV)", lambda: data.export_csv(rows, base),
+                         file_name="slimbench-leaderboard.csv", mime="text/csv", key="download_csv",
+                         icon=":material/download:")
+    right.download_button("Download filtered (JSON)", lambda: data.export_json(rows, base),
+                          file_name="slimbench-leaderboard.json", mime="application/json", key="download_json",
+                          icon=":material/download:")
+
+
+def _board_header(df, rows, hidden, filters) -> bool:
     if hidden:
         st.caption(f"{hidden} entr{'y' if hidden == 1 else 'ies'} below "
                    f"{filters.min_relative_accuracy * 100:g}% of fp32 accuracy hidden (lower the threshold to see).")
@@ -153,21 +394,44 @@ def board(df, loaded, filters: data.Filters) -> None:
         st.info("No entries match the filters." if not df.empty else
                 "No records yet. Run `slimbench run --suite default` (writes ./results), or publish records "
                 "with `slimbench publish --from DIR`.")
+        return False
+    return True
+
+
+def board(df, filters: data.Filters, filter_pairs, compact: bool) -> None:
+    st.header("Board")
+    st.caption("Ranked by **speedup** (a ratio against fp32 measured in the same session, so it compares across "
+               "machines); absolute latency is shown with the hardware it came from. Click a column to re-sort; "
+               "select rows to compare them.")
+    rows, hidden = data.board_rows(df, filters)
+    if _board_header(df, rows, hidden, filters):
+        compare_bar()
+        downloads(rows, filter_pairs)
     for (track, target), group in rows.groupby(["track", "target"], sort=True):
-        st.subheader(f"{track} · {target}")
+        st.subheader(f"{plain(track)} · {plain(target)}")
         runtimes = ", ".join(sorted(set(group["runtime"]) - {""}))
-        st.caption(f"runtime: {runtimes or 'unknown'} · {len(group)} entr{'y' if len(group) == 1 else 'ies'}")
-        table = group.sort_values(["speedup", "accuracy_pct"], ascending=False, na_position="last").copy()
-        table["badge"] = [badge(ok, bad) for ok, bad in zip(table["reproductions"], table["failed_reproductions"])]
-        table["link"] = [f"?view=entry&id={i}" for i in table["id"]]
-        table["date"] = table["date"].str.replace("T", " ").str.rstrip("Z")
-        st.dataframe(table[list(BOARD_COLUMNS)], column_config=BOARD_COLUMNS, hide_index=True,
-                     width="stretch", key=f"board_{track}_{target}")
+        st.caption(f"runtime: {plain(runtimes or 'unknown')} · {len(group)} entr{'y' if len(group) == 1 else 'ies'}")
+        table, columns = _table(group, filter_pairs, compact, flat=False)
+        selectable_table(table, columns, key=f"board_{track}_{target}")
     failed = data.failed_rows(df, filters)
     if not failed.empty:
         with st.expander(f"Failed runs ({len(failed)}) — not ranked"):
             st.dataframe(failed[["track", "target", "method", "error_phase", "error_type", "error_message", "date",
                                  "id"]], hide_index=True, width="stretch")
+
+
+def flat_view(df, filters: data.Filters, filter_pairs, compact: bool) -> None:
+    st.header("All rows")
+    st.caption("Every filtered entry in one table, with its track and target; sorted by speedup — click a column "
+               "to re-sort.")
+    rows, hidden = data.board_rows(df, filters)
+    if not _board_header(df, rows, hidden, filters):
+        return
+    compare_bar()
+    downloads(rows, filter_pairs)
+    st.caption(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
+    table, columns = _table(rows, filter_pairs, compact, flat=True)
+    selectable_table(table, columns, key="flat_table")
 
 
 # -- Pareto ------------------------------------------------------------------------------------------
@@ -187,63 +451,96 @@ def pareto_view(df, filters: data.Filters) -> None:
     if metric == "latency" and part["hardware"].nunique() > 1:
         st.warning(f"Absolute latency from {part['hardware'].nunique()} different machines is plotted together; "
                    "filter one hardware, or use 'relative latency' (same-session ratio).")
-    fig, plotted = pareto.figure(part, metric, log_x, title=f"{track} · {target}: accuracy vs {metric}")
+    shown = part.copy()
+    for column in ("method", "family", "framework", "hardware", "target", "id"):
+        shown[column] = shown[column].map(hover_text)
+    fig, plotted = pareto.figure(shown, metric, log_x, title=hover_text(f"{track} · {target}: accuracy vs {metric}"))
     if plotted.empty:
         st.info(f"No entry here has a {metric} measurement (memory needs runs without --no-memory).")
         return
     st.plotly_chart(fig, width="stretch", key="pareto_chart")
-    front = plotted[plotted["on_front"]]
+    front = part[part["id"].isin(set(plotted[plotted["on_front"]]["id"]))]
     st.caption("Pareto front (no other entry is both cheaper and at least as accurate): "
-               + ", ".join(f"**{m}**" for m in front["method"]))
+               + ", ".join(f"**{plain(m)}**" for m in front.sort_values("accuracy_pct")["method"]))
 
 
 # -- Entry -------------------------------------------------------------------------------------------
-def entry_view(df, loaded) -> None:
+def read_full_record(row) -> dict | None:
+    """The entry's own file (the index holds only the flat row); re-checked against its content id."""
+    from suite.records.store import content_id
+
+    root = row.get("root")
+    if not root or not row.get("file"):
+        return None
+    record, cid, _problem = record_index.read_record(Path(root) / row["file"])
+    return record if record is not None and cid == row["id"] else None
+
+
+def _picker_ids(df, filters: data.Filters, extra: list[str]) -> list[str]:
+    """Filtered entries (best-ranked first, at most MAX_PICKER_OPTIONS) plus the ones already chosen."""
+    rows, _ = data.board_rows(df, filters)
+    ids = data.ranked(rows)["id"].tolist()[:MAX_PICKER_OPTIONS]
+    return ids + [i for i in extra if i not in set(ids) and i in set(df["id"])]
+
+
+def entry_view(df, filters: data.Filters, filter_pairs) -> None:
     st.header("Entry")
     if df.empty:
         st.info("No records.")
         return
-    ordered = df.sort_values(["track", "target", "method", "date"])
-    ids = ordered["id"].tolist()
-    labels = {r["id"]: entry_label(r) for _, r in ordered.iterrows()}
-    wanted = st.query_params.get("id")
-    record_id = st.selectbox("Record", ids, index=ids.index(wanted) if wanted in ids else 0,
-                             format_func=lambda i: labels[i], key="entry_id")
-    if st.query_params.get("id") != record_id:
-        st.query_params["id"] = record_id
-    record = find_record(loaded, record_id)
-    row = df[df["id"] == record_id].iloc[0]
-    cfg, res, prov = record["config"], record.get("results") or {}, record.get("provenance") or {}
-    st.subheader(f"{row['method']} on {cfg['track']} · {cfg['target']}")
-    tags = [f"family **{row['family']}**", f"framework **{row['framework']}**", f"status **{record['status']}**",
-            f"kind **{record.get('kind', 'run')}**", f"source **{row['source']}**", f"created {record['created_utc']}"]
-    if row["reproductions"] or row["failed_reproductions"]:
-        tags.append(f"{badge(row['reproductions'], row['failed_reproductions'])} "
-                    f"({row['reproductions']} passing, {row['failed_reproductions']} failing reproduction record(s))")
+    wanted = st.session_state.get("entry_id")
+    ids = _picker_ids(df, filters, [wanted] if wanted else [])
+    if not ids:
+        st.info("No entries match the filters.")
+        return
+    by_id = df.set_index("id", drop=False)
+    if wanted not in ids:
+        st.session_state["entry_id"] = ids[0]
+    record_id = st.selectbox("Entry", ids, format_func=lambda i: entry_label(by_id.loc[i]), key="entry_id")
+    _sync_url("Entry", filter_pairs)
+    row = by_id.loc[record_id]
+    record = read_full_record(row)
+    st.subheader(f"{plain(row['method'])} on {plain(row['track'])} · {plain(row['target'])}")
+    tags = [f"family **{plain(row['family'])}**", f"framework **{plain(row['framework'])}**",
+            f"precision **{plain(row['precision'])}**", f"sparsity **{plain(row['sparsity_kind'])}**",
+            f"status **{plain(row['status'])}**", f"kind **{plain(row['kind'])}**",
+            f"source **{plain(row['source'])}**", f"created {plain(row['date'])}"]
+    if row.get("submitter"):
+        tags.append(f"submitted by **{plain(row['submitter'])}**")
     st.markdown(" · ".join(tags))
-    if record["status"] == "failed":
-        err = record.get("error") or {}
-        st.error(f"Failed in phase `{err.get('phase')}`: {err.get('type')}: {err.get('message')}")
-        if err.get("traceback"):
+    if row["params_shown"]:
+        st.caption(f"parameters that differ from the defaults: {plain(row['params_shown'])}")
+    if row["status"] == "failed":
+        st.error(f"Failed in phase {plain(row['error_phase'])}: {plain(row['error_type'])}: "
+                 f"{plain(row['error_message'])}")
+        traceback = ((record or {}).get("error") or {}).get("traceback")
+        if traceback:
             with st.expander("traceback"):
-                st.code(err["traceback"], language="text")
+                st.code(traceback, language="text")
     else:
         cols = st.columns(5)
         cols[0].metric("accuracy", _fmt(row["accuracy_pct"], ".2f", "%"), _fmt(row["delta_pp"], "+.2f", " pp"))
         cols[1].metric("speedup (batch 1)", _fmt(row["speedup"], ".2f", "×"))
-        cols[2].metric("p50 latency", _fmt(row["p50_ms"], ".4f", " ms"), help=f"on {row['hardware']}")
-        cols[3].metric("artifact size", _fmt(row["size_kb"], ".1f", " KB"),
+        cols[2].metric("p50 latency", _fmt(row["p50_ms"], ".4f", " ms"), help=f"on {plain(row['hardware'])}")
+        cols[3].metric("artifact size", _fmt(row["size_kb"], ",.1f", " KB"),
                        _fmt(row["compression_ratio"], ".2f", "× smaller"), delta_color="off")
         cols[4].metric("peak memory", _fmt(row["peak_mem_mb"], ".1f", " MB"))
         st.caption(f"offline batch {_fmt(row['throughput_batch'], '.0f')}: {_fmt(row['throughput'], ',.0f')} "
-                   f"samples/s ({_fmt(row['throughput_speedup'], '.2f', '×')} fp32) · measured on {row['hardware']}, "
-                   f"{row['runtime']}")
-        for note in res.get("notes") or []:
-            st.info(note)
+                   f"samples/s ({_fmt(row['throughput_speedup'], '.2f', '×')} fp32) · measured on "
+                   f"{plain(row['hardware'])}, {plain(row['runtime'])}")
+        for note in ((record or {}).get("results") or {}).get("notes") or []:
+            st.info(plain(note))
+    reproductions_section(df, row, filter_pairs)
+    if row.get("paper"):
+        paper_section(row)
+    if record is None:
+        st.warning("The record file changed or disappeared since it was indexed; reload the page.")
+        return
+    cfg = record["config"]
     st.markdown("**Reproduce this entry**")
     st.code(cfg.get("command") or "(no command recorded)", language="bash")
     if ".py:" in cfg["method"]:
-        st.caption(f"submitted method file, sha256 `{cfg.get('method_source_sha256')}`")
+        st.caption(f"submitted method file, sha256 {plain(cfg.get('method_source_sha256'))}")
     st.download_button("Download record JSON", json.dumps(record, indent=2, sort_keys=True) + "\n",
                        file_name=f"{record_id}.json", mime="application/json", key="download_record")
     left, right = st.columns(2)
@@ -251,89 +548,211 @@ def entry_view(df, loaded) -> None:
         st.markdown("**Configuration**")
         st.json(cfg, expanded=True)
         st.markdown("**Results**")
-        st.json(res, expanded=1)
+        st.json(record.get("results") or {}, expanded=1)
     with right:
         st.markdown("**Provenance**")
-        st.json(prov, expanded=1)
+        st.json(record.get("provenance") or {}, expanded=1)
         st.markdown("**Artifact**")
         st.json(record.get("artifact") or {}, expanded=True)
         verdict = record.get("verdict")
         if verdict is not None:
             st.markdown("**Verdict**")
-            if isinstance(verdict, dict) and verdict.get("of"):
-                st.markdown(f"reproduction of [{verdict['of']}](?view=entry&id={verdict['of']}): "
+            if isinstance(verdict, dict) and isinstance(verdict.get("of"), str):
+                st.markdown(f"reproduction of [{plain(verdict['of'][:16])}]"
+                            f"({entry_link(re.sub('[^0-9a-f]', '', verdict['of'])[:16], filter_pairs)}): "
                             + ("passed" if data.verdict_passed(verdict) else "did not pass"))
             if isinstance(verdict, dict) and isinstance(verdict.get("checks"), list):
                 import pandas as pd
-                st.dataframe(pd.DataFrame(verdict["checks"]).astype(str), hide_index=True, width="stretch", key="verdict_checks")
+                st.dataframe(pd.DataFrame(verdict["checks"]).astype(str), hide_index=True, width="stretch",
+                             key="verdict_checks")
             st.json(verdict, expanded=False)
     with st.expander("Every field of the record"):
         st.json(record, expanded=True)
-        st.caption(f"file: {loaded.paths.get(record_id)}")
+        st.caption(f"file: {plain(row['file'])} in the {plain(row['source'])} store")
+
+
+def reproductions_section(df, row, filter_pairs) -> None:
+    """Who reproduced this entry, when, on what machine and commit, with what verdict."""
+    import pandas as pd
+
+    found = data.reproductions_of(df, row["id"])
+    passed, failed = int((found["confirms"]).sum()), int((found["contradicts"]).sum())
+    st.markdown(f"**Reproductions** — {passed} passing, {failed} failing")
+    if found.empty:
+        st.caption("Nobody has reproduced this entry yet: `slimbench reproduce " + row["id"] + "` re-runs it from "
+                   "its configuration and seed and writes a verdict record.")
+        return
+    table = pd.DataFrame({
+        "verdict": ["✓ passed" if c else "✗ failed" for c in found["confirms"]],
+        "date (UTC)": found["date"].str.replace("T", " ").str.rstrip("Z"),
+        "reproduced by": [s or "–" for s in found["submitter"].fillna("")],
+        "machine": found["hardware"], "commit": found["commit"],
+        "accuracy %": found["accuracy_pct"].round(2), "speedup ×": found["speedup"].round(2),
+        "record": [entry_link(i, filter_pairs) for i in found["id"]],
+    })
+    st.dataframe(table, hide_index=True, width="stretch", key="reproductions_table",
+                 column_config={"record": st.column_config.LinkColumn("record", display_text=r"id=([0-9a-f]{8})")})
+
+
+def paper_section(row) -> None:
+    """A paper reproduction: the paper's number beside ours, row by row."""
+    import pandas as pd
+
+    payload = json.loads(row["paper_rows"] or "{}")
+    citation = payload.get("citation") or {}
+    st.markdown(f"**Paper reproduction** — {plain(row['paper_title'] or row['paper'])}")
+    if citation.get("short"):
+        st.caption(plain(citation["short"]))
+    if payload.get("rows"):
+        st.dataframe(paper_table(payload["rows"]), hide_index=True, width="stretch", key="paper_rows_table")
+    for note in payload.get("notes") or []:
+        st.caption(plain(note))
+
+
+def paper_table(rows: list[dict]):
+    import pandas as pd
+
+    def status(item):
+        passed = item.get("passed")
+        return "✓ within tolerance" if passed is True else "✗ outside tolerance" if passed is False else \
+            str(item.get("status") or "context")
+    return pd.DataFrame({
+        "quantity": [str(r.get("quantity", "")) for r in rows],
+        "paper": [number(r.get("expected")) if isinstance(r.get("expected"), (int, float)) else
+                  str(r.get("expected", "")) for r in rows],
+        "ours": [number(r.get("measured")) if isinstance(r.get("measured"), (int, float)) else
+                 str(r.get("measured", "")) for r in rows],
+        "unit": [str(r.get("unit", "")) for r in rows],
+        "tolerance": [str(r.get("tolerance", "")) for r in rows],
+        "verdict": [status(r) for r in rows],
+        "note": [str(r.get("note", "")) for r in rows],
+    })
+
+
+# -- Papers ------------------------------------------------------------------------------------------
+def papers_view(df, filter_pairs) -> None:
+    st.header("Paper reproductions")
+    st.caption("`slimbench reproduce --paper NAME` re-runs a paper's experiment on its track and compares the "
+               "paper's numbers with ours (reproductions/*.json cards).")
+    papers = data.paper_rows(df)
+    if papers.empty:
+        st.info("No paper reproductions in these stores yet (`slimbench reproduce --list-papers`).")
+        return
+    for paper, group in papers.groupby("paper", sort=True):
+        latest = group.iloc[0]
+        verdict = "✓ reproduced" if latest["verdict_passed"] is True else \
+            "✗ not reproduced" if latest["verdict_passed"] is False else "? no verdict"
+        st.subheader(plain(latest["paper_title"] or paper))
+        st.caption(f"{plain(paper)} · latest run {plain(latest['date'])} on {plain(latest['hardware'])} · "
+                   f"{verdict} · {len(group)} run{'s' if len(group) != 1 else ''}")
+        payload = json.loads(latest["paper_rows"] or "{}")
+        if payload.get("rows"):
+            st.dataframe(paper_table(payload["rows"]), hide_index=True, width="stretch", key=f"paper_{paper}")
+        runs = group[["date", "method", "target", "hardware", "commit", "verdict_passed", "id"]].copy()
+        runs["link"] = [entry_link(i, filter_pairs) for i in runs["id"]]
+        with st.expander(f"every run of {paper}"):
+            st.dataframe(runs.drop(columns=["id"]), hide_index=True, width="stretch",
+                         column_config={"link": st.column_config.LinkColumn("entry", display_text="open")})
 
 
 # -- Compare -----------------------------------------------------------------------------------------
 COMPARE_FIELDS = [
-    ("track", "track"), ("target", "target"), ("method", "method"), ("family", "family"),
-    ("framework", "framework"), ("params", "params_text"), ("seed", "seed"), ("status", "status"),
+    ("track", "track"), ("target", "target"), ("method", "method"), ("kind", "kind"), ("family", "family"),
+    ("framework", "framework"), ("params", "params_text"), ("precision", "precision"),
+    ("sparsity", "sparsity_kind"), ("seed", "seed"), ("status", "status"),
     ("accuracy %", "accuracy_pct"), ("Δ vs fp32 (pp)", "delta_pp"), ("speedup ×", "speedup"),
     ("p50 ms", "p50_ms"), ("p99 ms", "p99_ms"), ("offline samples/s", "throughput"),
-    ("offline speedup ×", "throughput_speedup"), ("size KB", "size_kb"), ("gzip KB", "gzip_kb"),
+    ("b64 speedup ×", "throughput_speedup"), ("size KB", "size_kb"), ("gzip KB", "gzip_kb"),
     ("compression ×", "compression_ratio"), ("parameters", "params_count"), ("nonzero params", "nonzero_params"),
-    ("peak MB", "peak_mem_mb"), ("hardware", "hardware"), ("runtime", "runtime"),
+    ("peak MB", "peak_mem_mb"), ("hardware", "hardware"), ("runtime", "runtime"), ("submitter", "submitter"),
     ("passing reproductions", "reproductions"), ("failed reproductions", "failed_reproductions"),
     ("date", "date"), ("commit", "commit"), ("command", "command"), ("error", "error_message"),
 ]
+RATIO_FIELDS = {"accuracy_pct", "speedup", "p50_ms", "p99_ms", "throughput", "throughput_speedup", "size_kb",
+                "gzip_kb", "compression_ratio", "params_count", "nonzero_params", "peak_mem_mb"}
 
 
-def compare_view(df) -> None:
+def compare_table(rows, chosen: list[str]):
+    """Fields x entries (numbers formatted), a `differs` flag per field, and each entry's ratio to the first."""
     import pandas as pd
 
+    names = {}
+    for i in chosen:
+        label = f"{rows.loc[i, 'method']} · {rows.loc[i, 'target']} · {i[:8]}"
+        names[i] = label
+    table = pd.DataFrame({names[i]: [_cell(rows.loc[i, column]) for _, column in COMPARE_FIELDS] for i in chosen},
+                         index=[name for name, _ in COMPARE_FIELDS])
+    table.insert(0, "differs", [len(set(table.loc[name])) > 1 for name, _ in COMPARE_FIELDS])
+    first = chosen[0]
+    for i in chosen[1:]:
+        ratios = []
+        for _, column in COMPARE_FIELDS:
+            a, b = rows.loc[first, column], rows.loc[i, column]
+            ok = column in RATIO_FIELDS and _is_number(a) and _is_number(b) and a
+            ratios.append(f"{b / a:.2f}×" if ok else "")
+        table[f"{i[:8]} ÷ {first[:8]}"] = ratios
+    return table
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
+
+
+def compare_view(df, filters: data.Filters, filter_pairs) -> None:
     st.header("Compare")
     if df.empty:
         st.info("No records.")
         return
-    ordered = df.sort_values(["track", "target", "speedup"], ascending=[True, True, False])
-    ids = ordered["id"].tolist()
-    labels = {r["id"]: entry_label(r) for _, r in ordered.iterrows()}
-    wanted = [i for i in st.query_params.get_all("ids") if i in ids] or ids[:2]
-    chosen = st.multiselect("Entries (two or more)", ids, default=wanted, format_func=lambda i: labels[i],
-                            key="compare_ids")
-    if st.query_params.get_all("ids") != chosen:
-        st.query_params["ids"] = chosen  # linkable: ?view=compare&ids=A&ids=B
+    chosen_before = list(st.session_state.get("compare_ids") or [])
+    ids = _picker_ids(df, filters, chosen_before)
+    by_id = df.set_index("id", drop=False)
+    st.session_state["compare_ids"] = [i for i in chosen_before if i in set(ids)]
+    chosen = st.multiselect("Entries (two or more; the filtered board's rows)", ids,
+                            format_func=lambda i: entry_label(by_id.loc[i]), key="compare_ids",
+                            placeholder="pick entries, or select rows on the Board and press Compare selected")
+    _sync_url("Compare", filter_pairs)
     if len(chosen) < 2:
         st.info("Pick at least two entries to compare.")
         return
-    rows = df.set_index("id").loc[chosen]
-    table = pd.DataFrame({f"{rows.loc[i, 'method']} · {rows.loc[i, 'target']} · {i[:8]}":
-                          [_cell(rows.loc[i, column]) for _, column in COMPARE_FIELDS] for i in chosen},
-                         index=[name for name, _ in COMPARE_FIELDS])
-    st.dataframe(table, width="stretch", height=min(38 * len(table) + 40, 1100), key="compare_table")
-    if rows["hardware"].nunique() > 1:
+    table = compare_table(by_id, chosen)
+    styled = table.style.apply(lambda r: ["background-color: #fff3cd" if r["differs"] else "" for _ in r], axis=1)
+    st.dataframe(styled, width="stretch", height=min(35 * len(table) + 40, 1250), key="compare_table",
+                 column_config={"differs": st.column_config.CheckboxColumn("differs", width="small")})
+    st.caption("Highlighted: fields that differ. Ratio columns: each entry's value divided by the first entry's.")
+    if by_id.loc[chosen, "hardware"].nunique() > 1:
         st.caption("Entries measured on different machines: compare speedups, not absolute latency.")
 
 
 def _cell(value) -> str:
-    if isinstance(value, float):
-        return _fmt(value, ".4g")
-    if value is None:
+    if _is_number(value):
+        return number(value)
+    if value is None or (isinstance(value, float) and value != value):
         return "–"
     return str(value)
 
 
 def main() -> None:
     st.set_page_config(page_title="SlimBench leaderboard", page_icon="📉", layout="wide")
-    sources, loaded, df = load_everything()
-    view, filters = sidebar(df, sources, loaded)
-    show_problems(loaded)
+    try:
+        sources, snapshot, df = load_everything()
+    except data.RecordError as exc:  # the index is locked by a long `slimbench index` run, or unreadable
+        st.error(plain(str(exc)))
+        return
+    view, filters, filter_pairs = sidebar(df, sources, snapshot)
+    show_problems(snapshot)
+    compact = bool(st.session_state.get("compact"))
     if view == "Board":
-        board(df, loaded, filters)
+        board(df, filters, filter_pairs, compact)
+    elif view == "All rows":
+        flat_view(df, filters, filter_pairs, compact)
     elif view == "Pareto":
         pareto_view(df, filters)
     elif view == "Entry":
-        entry_view(df, loaded)
+        entry_view(df, filters, filter_pairs)
+    elif view == "Compare":
+        compare_view(df, filters, filter_pairs)
     else:
-        compare_view(df)
+        papers_view(df, filter_pairs)
 
 
 if __name__ == "__main__":  # `streamlit run` and AppTest execute the script as __main__; a plain import

@@ -1,4 +1,5 @@
-"""Load validated records from one or more stores and flatten them into a pandas table.
+"""The board's table: flat rows (from the DuckDB index, leaderboard/index.py, or from records in memory)
+plus what is derived across rows (reproductions, current reference), the filters, and the export.
 
 Pure data code (no Streamlit): the app, the tests and `slimbench publish` share it. A record that is
 unreadable or fails the schema is reported as a `Problem` naming its file and never raises."""
@@ -10,6 +11,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leaderboard.rows import (  # noqa: F401 (re-exported: the callers that predate leaderboard/rows.py)
+    COLUMN_NAMES, COLUMNS, config_key, hardware_label, is_failed_reproduction, is_reproduction, method_label, params_key,
+    params_text, record_row, verdict_passed)
 from suite.errors import RecordError
 from suite.records.store import RecordStore
 
@@ -27,8 +31,6 @@ FAMILY_COLORS = {
 OTHER_COLOR = "#8c564b"
 DEFAULT_MIN_RELATIVE_ACCURACY = 0.99  # MLPerf closed division: >= 99% of the fp32 reference
 
-_PASS_WORDS = {"pass", "passed", "ok", "reproduced", "success", "succeeded", "true"}
-_FAIL_WORDS = {"fail", "failed", "not reproduced", "mismatch", "error", "false"}
 
 
 @dataclass(frozen=True)
@@ -80,19 +82,6 @@ def resolve_sources(stores: list[str | Path] | None = None, published: str | Pat
     return sources
 
 
-def store_signature(sources: list[Source]) -> tuple:
-    """Changes whenever a record file is added, removed or rewritten (the app's cache key)."""
-    sig = []
-    for source in sources:
-        for path in RecordStore(source.root).paths():
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            sig.append((str(path), stat.st_mtime_ns, stat.st_size))
-    return tuple(sig)
-
-
 def load(sources: list[Source]) -> Loaded:
     """Every valid record once (by id; the first source wins), and one Problem per bad file."""
     out = Loaded()
@@ -117,120 +106,6 @@ def load(sources: list[Source]) -> Loaded:
     return out
 
 
-# -- record -> row --------------------------------------------------------------------------------
-def method_label(spec: str) -> str:
-    """Short display name: a submitted file `dir/x.py:Class` shows as `x.py:Class`; chains stage by stage."""
-    return "+".join(Path(p.rpartition(":")[0]).name + ":" + p.rpartition(":")[2] if ".py:" in p else p
-                    for p in spec.split("+"))
-
-
-def params_key(params: dict | None) -> str:
-    return json.dumps(params or {}, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def params_text(params: dict | None) -> str:
-    """`k=v, ...` as the CLI's --param would take it (lists comma-joined)."""
-    def text(value):
-        return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-    return ", ".join(f"{k}={text(v)}" for k, v in sorted((params or {}).items()))
-
-
-def config_key(record: dict) -> tuple[str, str, str, str]:
-    cfg = record["config"]
-    return cfg["track"], cfg["method"], cfg["target"], params_key(cfg.get("method_params"))
-
-
-def hardware_label(record: dict) -> str:
-    prov = record.get("provenance") or {}
-    cpu = prov.get("cpu") or {}
-    label = str(cpu.get("model") or "unknown CPU")
-    if cpu.get("logical_cores"):
-        label += f" ({cpu['logical_cores']} cores)"
-    gpu = prov.get("gpu") or {}
-    if gpu.get("model"):
-        label += f" + {gpu['model']}"
-    return label
-
-
-def verdict_passed(verdict) -> bool | None:
-    """True / False when a verdict says so, None when there is none or it is unreadable."""
-    if isinstance(verdict, bool):
-        return verdict
-    if isinstance(verdict, str):
-        word = verdict.strip().lower()
-        return True if word in _PASS_WORDS else False if word in _FAIL_WORDS else None
-    if not isinstance(verdict, dict):
-        return None
-    for key in ("passed", "pass", "ok", "reproduced", "within_tolerance", "success"):
-        if isinstance(verdict.get(key), bool):
-            return verdict[key]
-    for key in ("status", "result", "outcome", "verdict"):
-        if isinstance(verdict.get(key), (str, bool)):
-            answer = verdict_passed(verdict[key])
-            if answer is not None:
-                return answer
-    return None
-
-
-def is_reproduction(record: dict) -> bool:
-    """A record that confirms its configuration: a successful reproduction run whose verdict (if any) did
-    not fail, or any record whose verdict passed."""
-    passed = verdict_passed(record.get("verdict"))
-    if record.get("kind") == "reproduction":
-        return record.get("status") == "ok" and passed is not False
-    return passed is True
-
-
-def _get(d, *keys):
-    for key in keys:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(key)
-    return d
-
-
-def record_row(record: dict) -> dict:
-    cfg, res = record["config"], record.get("results") or {}
-    err = record.get("error") or {}
-    size = res.get("size") or {}
-    acc, acc_fp32 = res.get("accuracy"), res.get("accuracy_fp32")
-    lat = res.get("latency_single_stream") or {}
-    thr = res.get("throughput_offline") or {}
-    peak = _get(res, "memory", "net_peak_rss_bytes")
-    prov = record.get("provenance") or {}
-    runtime = prov.get("runtime") or {}
-    return {
-        "id": record["id"], "kind": record.get("kind", "run"), "status": record.get("status"),
-        "track": cfg["track"], "target": cfg["target"], "method": method_label(cfg["method"]),
-        "method_spec": cfg["method"], "family": cfg.get("method_family") or "unknown",
-        "framework": cfg.get("method_framework") or "unknown",
-        "params": params_key(cfg.get("method_params")), "params_text": params_text(cfg.get("method_params")),
-        "seed": cfg.get("seed"),
-        "accuracy_pct": None if acc is None else acc * 100,
-        "accuracy_fp32_pct": None if acc_fp32 is None else acc_fp32 * 100,
-        "delta_pp": res.get("accuracy_delta_pp"),
-        "relative_accuracy": (acc / acc_fp32) if acc is not None and acc_fp32 else None,
-        "p50_ms": lat.get("p50_ms"), "p99_ms": lat.get("p99_ms"),
-        "speedup": res.get("speedup_single_stream"),
-        "throughput": thr.get("samples_per_s"), "throughput_batch": thr.get("batch"),
-        "throughput_speedup": res.get("speedup_offline"),
-        "size_kb": None if size.get("artifact_bytes") is None else size["artifact_bytes"] / 1024,
-        "gzip_kb": None if size.get("gzip_bytes") is None else size["gzip_bytes"] / 1024,
-        "compression_ratio": size.get("compression_ratio"),
-        "gzip_compression_ratio": size.get("gzip_compression_ratio"),
-        "params_count": size.get("params"), "nonzero_params": size.get("nonzero_params"),
-        "peak_mem_mb": None if peak is None else peak / 2**20,
-        "hardware": hardware_label(record), "cpu": str(_get(prov, "cpu", "model") or ""),
-        "gpu": str(_get(prov, "gpu", "model") or ""),
-        "runtime": " ".join(str(v) for v in (runtime.get("runtime"), runtime.get("version")) if v),
-        "date": record.get("created_utc", ""), "command": cfg.get("command", ""),
-        "error_type": err.get("type"), "error_phase": err.get("phase"), "error_message": err.get("message"),
-        "commit": str(_get(prov, "code", "commit") or "")[:10],
-        "reference_sha256": str(prov.get("checkpoint_sha256") or ""),
-        "reference_current": reference_is_current(cfg["track"], prov.get("checkpoint_sha256")),
-    }
-
-
 @functools.lru_cache(maxsize=None)
 def current_reference_sha256(track: str) -> str | None:
     """The sha256 of the track's committed reference checkpoint, or None (unknown track, no checkpoint)."""
@@ -253,43 +128,87 @@ def reference_is_current(track: str, sha256: str | None) -> bool | None:
     return sha256 == current
 
 
-def is_failed_reproduction(record: dict) -> bool:
-    return record.get("kind") == "reproduction" and not is_reproduction(record)
-
-
 def frame(loaded: Loaded):
-    """One row per record, plus `source`, `reproductions` / `failed_reproductions` (records that confirm /
-    contradict it: same track, method, target and params, or naming it in `verdict.of`) and `reproduced`."""
+    """One row per record, from records in memory (the index builds the same rows) — see frame_from_rows."""
     import pandas as pd
 
-    rows = [record_row(r) for r in loaded.records]
-    passed: dict = {}
-    failed: dict = {}
+    rows = []
     for record in loaded.records:
-        tally = passed if is_reproduction(record) else failed if is_failed_reproduction(record) else None
-        if tally is None:
-            continue
-        keys = {config_key(record)}
-        of = (record.get("verdict") or {}).get("of") if isinstance(record.get("verdict"), dict) else None
-        if of:
-            keys.add(("id", of))
-        for key in keys:
-            tally.setdefault(key, set()).add(record["id"])
-    for row, record in zip(rows, loaded.records):
-        keys = (config_key(record), ("id", record["id"]))
-        row["source"] = loaded.sources.get(record["id"], "")
-        row["reproductions"] = len(set().union(*(passed.get(k, set()) for k in keys)))
-        row["failed_reproductions"] = len(set().union(*(failed.get(k, set()) for k in keys)))
-        row["reproduced"] = row["reproductions"] > 0
-    if not rows:
-        return pd.DataFrame(columns=[*record_row_columns(), "source", "reproductions", "failed_reproductions",
-                                     "reproduced"])
-    return pd.DataFrame(rows)
+        row = record_row(record)
+        path = loaded.paths.get(record["id"])
+        rows.append({**row, "source": loaded.sources.get(record["id"], ""), "file": path.name if path else ""})
+    return frame_from_rows(pd.DataFrame(rows, columns=[*COLUMN_NAMES, "source", "file"]))
 
 
-def record_row_columns() -> list[str]:
-    stub = {"id": "0" * 16, "config": {"track": "", "method": "", "target": ""}}
-    return list(record_row(stub))
+def frame_from_rows(df):
+    """The board's frame from flat rows: adds `reference_current`, `reproductions` / `failed_reproductions`
+    (records that confirm / contradict a row: same track, method, target and params, or naming it in
+    `verdict.of`), `reproduced` and `params_shown` (only the parameters that differ from the method's
+    defaults). Vectorised: 20k rows take milliseconds."""
+    import pandas as pd
+
+    df = df.copy()
+    for column in COLUMN_NAMES:
+        if column not in df.columns:
+            df[column] = None
+    if df.empty:
+        for column in ("reference_current", "reproductions", "failed_reproductions", "reproduced", "params_shown"):
+            df[column] = pd.Series(dtype=object)
+        return df
+    for column in ("confirms", "contradicts"):
+        df[column] = df[column].fillna(False).astype(bool)
+    for column, _, kind in COLUMNS:  # missing text is "" (never NaN, which is truthy)
+        if kind == "str":
+            df[column] = df[column].fillna("").astype(object)
+    current = {track: current_reference_sha256(track) for track in df["track"].dropna().unique()}
+    df["reference_current"] = [None if not current.get(t) or not sha else sha == current[t]
+                               for t, sha in zip(df["track"], df["reference_sha256"])]
+    key = ["track", "method_spec", "target", "params"]
+    for flag, column in (("confirms", "reproductions"), ("contradicts", "failed_reproductions")):
+        tally = df[df[flag]]
+        with_of = tally[tally["verdict_of"] != ""]
+        by_config = tally.groupby(key).size().rename("_n_config")
+        both = with_of.groupby([*key, "verdict_of"]).size().rename("_n_both")
+        merged = df[[*key, "id"]].join(by_config, on=key)
+        if len(both):
+            merged = merged.join(both, on=[*key, "id"])
+        else:
+            merged["_n_both"] = 0
+        by_of = df["id"].map(with_of.groupby("verdict_of").size()).fillna(0)
+        df[column] = (merged["_n_config"].fillna(0) + by_of - merged["_n_both"].fillna(0)).astype(int).values
+    df["reproduced"] = df["reproductions"] > 0
+    shown = {pair: shown_params(*pair) for pair in set(zip(df["method_spec"], df["params"]))}
+    df["params_shown"] = [shown[pair] for pair in zip(df["method_spec"], df["params"])]
+    return df
+
+
+@functools.lru_cache(maxsize=4096)
+def shown_params(method_spec: str, params_json: str) -> str:
+    """`k=v, ...` of the parameters that differ from the method's current defaults (as the README table)."""
+    from leaderboard.readme_table import non_default_params
+
+    try:
+        params = json.loads(params_json or "{}")
+    except ValueError:
+        return params_json
+    try:
+        return params_text(non_default_params(method_spec, params))
+    except Exception:  # noqa: BLE001 — a method whose defaults cannot be read here: show every parameter
+        return params_text(params)
+
+
+def reproductions_of(df, record_id: str):
+    """Reproduction records that confirm or contradict entry `record_id` (same configuration, or naming it in
+    verdict.of), newest first."""
+    match = df[df["id"] == record_id]
+    if match.empty:
+        return df.iloc[0:0]
+    row = match.iloc[0]
+    same = ((df["track"] == row["track"]) & (df["method_spec"] == row["method_spec"])
+            & (df["target"] == row["target"]) & (df["params"] == row["params"]))
+    named = df["verdict_of"] == record_id
+    hits = df[(same | named) & (df["confirms"] | df["contradicts"]) & (df["id"] != record_id)]
+    return hits.sort_values("date", ascending=False)
 
 
 @dataclass
@@ -299,9 +218,23 @@ class Filters:
     families: list[str] | None = None
     frameworks: list[str] | None = None
     hardware: list[str] | None = None
+    precisions: list[str] | None = None
+    sparsity_kinds: list[str] | None = None
     min_relative_accuracy: float = DEFAULT_MIN_RELATIVE_ACCURACY
     latest_only: bool = True
     current_reference_only: bool = True  # hide records measured against a since-retrained reference
+
+    def choices(self):
+        return (("track", self.tracks), ("target", self.targets), ("family", self.families),
+                ("framework", self.frameworks), ("hardware", self.hardware), ("precision", self.precisions),
+                ("sparsity_kind", self.sparsity_kinds))
+
+
+def _chosen(rows, filters: Filters):
+    for column, chosen in filters.choices():
+        if chosen is not None:
+            rows = rows[rows[column].isin(chosen)]
+    return rows
 
 
 def board_rows(df, filters: Filters):
@@ -309,26 +242,64 @@ def board_rows(df, filters: Filters):
     Returns (rows, hidden_below_accuracy_count)."""
     if df.empty:
         return df, 0
-    rows = df[(df["status"] == "ok") & (df["kind"] != "reproduction")]
-    for column, chosen in (("track", filters.tracks), ("target", filters.targets), ("family", filters.families),
-                           ("framework", filters.frameworks), ("hardware", filters.hardware)):
-        if chosen is not None:
-            rows = rows[rows[column].isin(chosen)]
+    rows = _chosen(df[(df["status"] == "ok") & (df["kind"] != "reproduction")], filters)
     if filters.current_reference_only and not rows.empty:
         rows = rows[rows["reference_current"].map(lambda v: v is not False)]
     if filters.latest_only and not rows.empty:
-        rows = (rows.sort_values("date")
+        rows = (rows.sort_values("date", kind="stable")
                 .drop_duplicates(["track", "method_spec", "target", "params", "seed", "hardware"], keep="last"))
     passes = rows["relative_accuracy"].fillna(0) >= filters.min_relative_accuracy - 1e-12
     return rows[passes], int((~passes).sum())
 
 
+def ranked(rows):
+    """The board's order: speedup (the rank key), then accuracy."""
+    return rows.sort_values(["speedup", "accuracy_pct"], ascending=False, na_position="last", kind="stable")
+
+
 def failed_rows(df, filters: Filters):
     if df.empty:
         return df
-    rows = df[df["status"] == "failed"]
-    for column, chosen in (("track", filters.tracks), ("target", filters.targets), ("family", filters.families),
-                           ("framework", filters.frameworks), ("hardware", filters.hardware)):
-        if chosen is not None:
-            rows = rows[rows[column].isin(chosen)]
-    return rows
+    return _chosen(df[df["status"] == "failed"], filters)
+
+
+def paper_rows(df):
+    """Paper reproductions (`slimbench reproduce --paper`), newest first."""
+    if df.empty:
+        return df
+    return df[df["paper"] != ""].sort_values("date", ascending=False)
+
+
+# -- export --------------------------------------------------------------------------------------------
+EXPORT_COLUMNS = [  # (column, header, decimals or None)
+    ("track", "track", None), ("target", "target", None), ("method", "method", None),
+    ("params_shown", "params (non-default)", None), ("accuracy_pct", "accuracy (%)", 2),
+    ("delta_pp", "delta vs fp32 (pp)", 2), ("speedup", "speedup batch 1 (x)", 2),
+    ("throughput_speedup", "speedup batch 64 (x)", 2), ("size_kb", "size (KB)", 1),
+    ("gzip_compression_ratio", "gzip compression (x)", 2), ("peak_mem_mb", "peak memory (MB)", 1),
+    ("precision", "precision", None), ("sparsity_kind", "sparsity", None), ("p50_ms", "p50 latency (ms)", 4),
+    ("reproductions", "passing reproductions", None), ("family", "family", None), ("framework", "framework", None),
+    ("hardware", "hardware", None), ("submitter", "submitter", None), ("date", "date (UTC)", None),
+    ("id", "record id", None), ("link", "link", None),
+]
+
+
+def export_table(rows, base_url: str):
+    """The filtered rows as a download: readable headers, rounded numbers, absolute entry links."""
+    import pandas as pd
+
+    base = base_url.split("?", 1)[0]
+    table = pd.DataFrame({header: (rows[column].round(digits) if digits is not None else rows[column])
+                          if column != "link" else [f"{base}?view=entry&id={i}" for i in rows["id"]]
+                          for column, header, digits in EXPORT_COLUMNS})
+    return table.reset_index(drop=True)
+
+
+def export_csv(rows, base_url: str) -> str:
+    return export_table(rows, base_url).to_csv(index=False)
+
+
+def export_json(rows, base_url: str) -> str:
+    table = export_table(rows, base_url)
+    records = json.loads(table.to_json(orient="records", double_precision=10))
+    return json.dumps(records, indent=1, ensure_ascii=False) + "\n"

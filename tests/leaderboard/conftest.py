@@ -38,6 +38,7 @@ def app(monkeypatch, tmp_path):
         monkeypatch.setenv("SLIMBENCH_LEADERBOARD_PUBLISHED", str(published) if published else "")
         empty = tmp_path / "empty-local-store"
         monkeypatch.setenv("SLIMBENCH_LEADERBOARD_STORES", os.pathsep.join(str(s) for s in (stores or [empty])))
+        monkeypatch.setenv("SLIMBENCH_LEADERBOARD_INDEX", str(tmp_path / "leaderboard-index.duckdb"))
         at = AppTest.from_file(str(APP), default_timeout=60)
         if view:
             at.query_params["view"] = view

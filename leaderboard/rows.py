@@ -1,0 +1,255 @@
+"""One record -> one flat row (the leaderboard index's row layout). Pure functions, no Streamlit, no DuckDB.
+
+Besides the numbers, a row carries what the board derives from the record: the **precision** (W8A8,
+W8A32, FP16, FP32 … from the `weight_bits` / `activation_bits` a method reports in
+`results.method_info`) and the **sparsity kind** (structured / unstructured / none, from the pruning
+description a method reports, else from the zero weights the size probe counted)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+_PASS_WORDS = {"pass", "passed", "ok", "reproduced", "success", "succeeded", "true"}
+_FAIL_WORDS = {"fail", "failed", "not reproduced", "mismatch", "error", "false"}
+# A model counts as (unstructured) sparse when at least this fraction of its parameters is zero.
+SPARSE_ZERO_FRACTION = 0.2
+
+# (column, DuckDB type, python kind)
+COLUMNS: list[tuple[str, str, str]] = [
+    ("id", "VARCHAR", "str"), ("kind", "VARCHAR", "str"), ("status", "VARCHAR", "str"),
+    ("track", "VARCHAR", "str"), ("target", "VARCHAR", "str"), ("method", "VARCHAR", "str"),
+    ("method_spec", "VARCHAR", "str"), ("family", "VARCHAR", "str"), ("framework", "VARCHAR", "str"),
+    ("params", "VARCHAR", "str"), ("params_text", "VARCHAR", "str"), ("seed", "BIGINT", "int"),
+    ("accuracy_pct", "DOUBLE", "float"), ("accuracy_fp32_pct", "DOUBLE", "float"), ("delta_pp", "DOUBLE", "float"),
+    ("relative_accuracy", "DOUBLE", "float"), ("p50_ms", "DOUBLE", "float"), ("p99_ms", "DOUBLE", "float"),
+    ("speedup", "DOUBLE", "float"), ("throughput", "DOUBLE", "float"), ("throughput_batch", "BIGINT", "int"),
+    ("throughput_speedup", "DOUBLE", "float"), ("size_kb", "DOUBLE", "float"), ("gzip_kb", "DOUBLE", "float"),
+    ("compression_ratio", "DOUBLE", "float"), ("gzip_compression_ratio", "DOUBLE", "float"),
+    ("params_count", "BIGINT", "int"), ("nonzero_params", "BIGINT", "int"), ("peak_mem_mb", "DOUBLE", "float"),
+    ("precision", "VARCHAR", "str"), ("sparsity_kind", "VARCHAR", "str"),
+    ("hardware", "VARCHAR", "str"), ("cpu", "VARCHAR", "str"), ("gpu", "VARCHAR", "str"),
+    ("runtime", "VARCHAR", "str"), ("date", "VARCHAR", "str"), ("command", "VARCHAR", "str"),
+    ("submitter", "VARCHAR", "str"),
+    ("error_type", "VARCHAR", "str"), ("error_phase", "VARCHAR", "str"), ("error_message", "VARCHAR", "str"),
+    ("commit", "VARCHAR", "str"), ("reference_sha256", "VARCHAR", "str"),
+    ("confirms", "BOOLEAN", "bool"), ("contradicts", "BOOLEAN", "bool"), ("verdict_of", "VARCHAR", "str"),
+    ("verdict_passed", "BOOLEAN", "bool"),
+    ("paper", "VARCHAR", "str"), ("paper_title", "VARCHAR", "str"), ("paper_rows", "VARCHAR", "str"),
+]
+COLUMN_NAMES = [name for name, _, _ in COLUMNS]
+
+
+def coerce(row: dict) -> dict:
+    """Values in their column's type (JSON Schema's integer admits 1.0; a number may be an int)."""
+    for name, _, kind in COLUMNS:
+        value = row.get(name)
+        if value is None:
+            continue
+        if kind == "int" and isinstance(value, float) and value.is_integer():
+            row[name] = int(value)
+        elif kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            row[name] = float(value)
+        elif kind == "str" and not isinstance(value, str):
+            row[name] = str(value)
+    return row
+
+
+def arrow_fields():
+    import pyarrow as pa
+
+    types = {"str": pa.string(), "int": pa.int64(), "float": pa.float64(), "bool": pa.bool_()}
+    return [(name, types[kind]) for name, _, kind in COLUMNS]
+
+
+def method_label(spec: str) -> str:
+    """Short display name: a submitted file `dir/x.py:Class` shows as `x.py:Class`; chains stage by stage."""
+    return "+".join(Path(p.rpartition(":")[0]).name + ":" + p.rpartition(":")[2] if ".py:" in p else p
+                    for p in spec.split("+"))
+
+
+def params_key(params: dict | None) -> str:
+    return json.dumps(params or {}, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def params_text(params: dict | None) -> str:
+    """`k=v, ...` as the CLI's --param would take it (lists comma-joined)."""
+    def text(value):
+        return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    return ", ".join(f"{k}={text(v)}" for k, v in sorted((params or {}).items()))
+
+
+def config_key(record: dict) -> tuple[str, str, str, str]:
+    cfg = record["config"]
+    return cfg["track"], cfg["method"], cfg["target"], params_key(cfg.get("method_params"))
+
+
+def hardware_label(record: dict) -> str:
+    prov = record.get("provenance") or {}
+    cpu = prov.get("cpu") or {}
+    label = str(cpu.get("model") or "unknown CPU")
+    if cpu.get("logical_cores"):
+        label += f" ({cpu['logical_cores']} cores)"
+    gpu = prov.get("gpu") or {}
+    if gpu.get("model"):
+        label += f" + {gpu['model']}"
+    return label
+
+
+def verdict_passed(verdict) -> bool | None:
+    """True / False when a verdict says so, None when there is none or it is unreadable."""
+    if isinstance(verdict, bool):
+        return verdict
+    if isinstance(verdict, str):
+        word = verdict.strip().lower()
+        return True if word in _PASS_WORDS else False if word in _FAIL_WORDS else None
+    if not isinstance(verdict, dict):
+        return None
+    for key in ("passed", "pass", "ok", "reproduced", "within_tolerance", "success"):
+        if isinstance(verdict.get(key), bool):
+            return verdict[key]
+    for key in ("status", "result", "outcome", "verdict"):
+        if isinstance(verdict.get(key), (str, bool)):
+            answer = verdict_passed(verdict[key])
+            if answer is not None:
+                return answer
+    return None
+
+
+def is_reproduction(record: dict) -> bool:
+    """A record that confirms its configuration: a successful reproduction run whose verdict (if any) did
+    not fail, or any record whose verdict passed."""
+    passed = verdict_passed(record.get("verdict"))
+    if record.get("kind") == "reproduction":
+        return record.get("status") == "ok" and passed is not False
+    return passed is True
+
+
+def is_failed_reproduction(record: dict) -> bool:
+    return record.get("kind") == "reproduction" and not is_reproduction(record)
+
+
+def _get(d, *keys):
+    for key in keys:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(key)
+    return d
+
+
+def _bits(info: dict) -> tuple[int | None, int | None]:
+    """(weight bits, activation bits) a method reports; for a chain, the narrowest over its stages."""
+    def num(value):
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    weight, activation = num(info.get("weight_bits")), num(info.get("activation_bits"))
+    for value in info.values():  # chains nest each stage's method_info
+        if isinstance(value, dict) and ("weight_bits" in value or "activation_bits" in value):
+            w, a = _bits(value)
+            weight = w if weight is None or (w is not None and w < weight) else weight
+            activation = a if activation is None or (a is not None and a < activation) else activation
+    return weight, activation
+
+
+def precision(record: dict) -> str:
+    """FP32 / FP16 / W8A8 / W8A32 … from the bits the method reports; a run without quantization that
+    reports nothing ran in fp32 (the harness exports float32 models); '?' when a quantizing method is silent."""
+    cfg, info = record["config"], _get(record, "results", "method_info") or {}
+    weight, activation = _bits(info) if isinstance(info, dict) else (None, None)
+    if weight is None and activation is None:
+        quantizing = cfg.get("method_family") in ("quantization", "combined")
+        return "?" if quantizing or record.get("status") != "ok" else "FP32"
+    weight, activation = int(weight or 32), int(activation or 32)
+    if weight == activation and weight in (32, 16):
+        return f"FP{weight}"
+    if weight == 16 and activation == 32:
+        return "FP16"  # float16 weights, float32 compute (TFLite's fp16 weight-only conversion)
+    return f"W{weight}A{activation}"
+
+
+def sparsity_kind(record: dict) -> str:
+    """structured / unstructured / none: what the pruning method says it did, else whether the size probe
+    counted a notable share of zero weights (that is unstructured sparsity: nothing was removed)."""
+    info = _get(record, "results", "method_info") or {}
+    texts = []
+
+    def collect(d):
+        for key, value in d.items():
+            if isinstance(value, str) and ("prun" in key or "sparsity" in key or "structure" in key):
+                texts.append(value.lower())
+            elif isinstance(value, dict) and key != "layers":
+                collect(value)
+    if isinstance(info, dict):
+        collect(info)
+    text = " ".join(texts)
+    if "unstructured" in text or "magnitude" in text:
+        return "unstructured"
+    if "structured" in text or "channel" in text or "filter" in text:
+        return "structured"
+    size = _get(record, "results", "size") or {}
+    params, nonzero = size.get("params"), size.get("nonzero_params")
+    if isinstance(params, int) and isinstance(nonzero, int) and params > 0 \
+            and 1 - nonzero / params >= SPARSE_ZERO_FRACTION:
+        return "unstructured"
+    return "none"
+
+
+def submitter_text(value) -> str:
+    """The optional `submitter` field: a name, or an object with a name (and maybe a url/affiliation)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        name = str(value.get("name") or "")
+        extra = value.get("affiliation")
+        return f"{name} ({extra})" if name and extra else name
+    return ""
+
+
+def record_row(record: dict) -> dict:
+    cfg, res = record["config"], record.get("results") or {}
+    err = record.get("error") or {}
+    size = res.get("size") or {}
+    acc, acc_fp32 = res.get("accuracy"), res.get("accuracy_fp32")
+    lat = res.get("latency_single_stream") or {}
+    thr = res.get("throughput_offline") or {}
+    peak = _get(res, "memory", "net_peak_rss_bytes")
+    prov = record.get("provenance") or {}
+    runtime = prov.get("runtime") or {}
+    verdict = record.get("verdict")
+    paper = verdict.get("paper") if isinstance(verdict, dict) and isinstance(verdict.get("paper"), str) else None
+    of = verdict.get("of") if isinstance(verdict, dict) and isinstance(verdict.get("of"), str) else None
+    return {
+        "id": record["id"], "kind": record.get("kind", "run"), "status": record.get("status"),
+        "track": cfg["track"], "target": cfg["target"], "method": method_label(cfg["method"]),
+        "method_spec": cfg["method"], "family": cfg.get("method_family") or "unknown",
+        "framework": cfg.get("method_framework") or "unknown",
+        "params": params_key(cfg.get("method_params")), "params_text": params_text(cfg.get("method_params")),
+        "seed": cfg.get("seed"),
+        "accuracy_pct": None if acc is None else acc * 100,
+        "accuracy_fp32_pct": None if acc_fp32 is None else acc_fp32 * 100,
+        "delta_pp": res.get("accuracy_delta_pp"),
+        "relative_accuracy": (acc / acc_fp32) if acc is not None and acc_fp32 else None,
+        "p50_ms": lat.get("p50_ms"), "p99_ms": lat.get("p99_ms"),
+        "speedup": res.get("speedup_single_stream"),
+        "throughput": thr.get("samples_per_s"), "throughput_batch": thr.get("batch"),
+        "throughput_speedup": res.get("speedup_offline"),
+        "size_kb": None if size.get("artifact_bytes") is None else size["artifact_bytes"] / 1024,
+        "gzip_kb": None if size.get("gzip_bytes") is None else size["gzip_bytes"] / 1024,
+        "compression_ratio": size.get("compression_ratio"),
+        "gzip_compression_ratio": size.get("gzip_compression_ratio"),
+        "params_count": size.get("params"), "nonzero_params": size.get("nonzero_params"),
+        "peak_mem_mb": None if peak is None else peak / 2**20,
+        "precision": precision(record), "sparsity_kind": sparsity_kind(record),
+        "hardware": hardware_label(record), "cpu": str(_get(prov, "cpu", "model") or ""),
+        "gpu": str(_get(prov, "gpu", "model") or ""),
+        "runtime": " ".join(str(v) for v in (runtime.get("runtime"), runtime.get("version")) if v),
+        "date": record.get("created_utc", ""), "command": cfg.get("command", ""),
+        "submitter": submitter_text(record.get("submitter")),
+        "error_type": err.get("type"), "error_phase": err.get("phase"), "error_message": err.get("message"),
+        "commit": str(_get(prov, "code", "commit") or "")[:10],
+        "reference_sha256": str(prov.get("checkpoint_sha256") or ""),
+        "confirms": is_reproduction(record), "contradicts": is_failed_reproduction(record),
+        "verdict_of": of, "verdict_passed": verdict_passed(verdict),
+        "paper": paper,
+        "paper_title": str(verdict.get("title") or "") if paper else None,
+        "paper_rows": json.dumps({"rows": verdict.get("rows") or [], "citation": verdict.get("citation") or {},
+                                  "notes": verdict.get("notes") or []}, default=str) if paper else None,
+    }
