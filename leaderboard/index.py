@@ -126,21 +126,34 @@ def _listing(root: Path) -> dict[str, tuple[int, int]]:
     return out
 
 
-def read_record(path: Path) -> tuple[dict | None, str | None, str | None]:
-    """(record or None, content id or None, problem message or None) — messages name the file, never its
-    directory (the board shows them to anyone who opens it)."""
-    from suite.records.store import content_id
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a finite number")
 
+
+def read_record(path: Path) -> tuple[dict | None, str | None, str | None]:
+    """(record or None, content id or None, problem message or None), by the store's reading rules (size cap,
+    no NaN/infinity, file name = content id: suite.records.store.load_record). Messages name the file, never
+    its directory (the board shows them to anyone who opens it)."""
+    from suite.records import store
+
+    cap = getattr(store, "MAX_RECORD_BYTES", None)
     try:
-        record = json.loads(path.read_bytes())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = path.read_bytes()
+        if cap is not None and len(raw) > cap:
+            return None, None, f"{path.name}: {len(raw)} bytes, over the {cap}-byte cap on a record; refused"
+        record = json.loads(raw, parse_constant=_refuse_constant)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         return None, None, f"{path.name}: not a readable JSON record ({exc})"
     if not isinstance(record, dict):
         return None, None, f"{path.name}: not a JSON object"
     try:
-        return record, content_id(record), None
-    except (TypeError, ValueError) as exc:
+        cid = store.content_id(record)
+    except (TypeError, ValueError, RecordError) as exc:
         return record, None, f"{path.name}: cannot hash the record ({exc})"
+    if record.get("id") == cid and path.stem != cid:
+        return record, cid, (f"{path.name}: the file name says id {path.stem!r} but the record's content hash is "
+                             f"{cid!r}; file names are not trusted as ids, so this file is refused")
+    return record, cid, None
 
 
 @functools.lru_cache(maxsize=1)

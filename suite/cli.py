@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "suite.commands.bench",
     "suite.commands.train",
     "suite.commands.leaderboard",
+    "suite.commands.index",
     "suite.commands.publish",
     "suite.commands.reproduce",
     "suite.commands.submit",
