@@ -1,4 +1,4 @@
-"""slimbench run --track T --method M --target X | --suite NAME"""
+"""slimbench run --track T --method M --target X | --suite NAME [--seeds 0,1,2] [--executor ray]"""
 from __future__ import annotations
 
 import sys
@@ -16,6 +16,18 @@ def register(sub):
     p.add_argument("--store", type=Path, default=None, help="record store directory (default ./results)")
     p.add_argument("--quick", action="store_true", help="short latency loops (smoke runs; numbers are noisier)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocess probe")
+    suite = p.add_argument_group("suites", "how a --suite runs (see docs/distributed.md)")
+    suite.add_argument("--seeds", help="run the suite once per seed, e.g. 0,1,2 (default: the suite's own)")
+    suite.add_argument("--executor", choices=["local", "ray"], default="local",
+                       help="local: one run after another in this process; ray: one Ray task per run on a cluster")
+    suite.add_argument("--ray-address", help="Ray cluster to join, HEAD:PORT (default $RAY_ADDRESS, else the "
+                                             "cluster started on this machine)")
+    suite.add_argument("--max-retries", type=int, default=None,
+                       help="ray: times a run is retried when its worker or node dies (default 2)")
+    suite.add_argument("--no-resume", action="store_true",
+                       help="run every run again, even those whose record (same run key) is already in the store")
+    suite.add_argument("--retry-failed", action="store_true",
+                       help="resume, but run again the runs whose only record is a failed one")
     p.set_defaults(func=run)
 
 
@@ -31,12 +43,26 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
 
 
 def make_session(args):
-    from suite.harness import Session
+    from suite.executors.plan import KeyedSession
     from suite.measure.latency import QUICK, LatencySettings
     from suite.paths import default_store
 
-    return Session(args.store or default_store(), settings=QUICK if args.quick else LatencySettings(),
-                   measure_memory=not args.no_memory)
+    return KeyedSession(args.store or default_store(), settings=QUICK if args.quick else LatencySettings(),
+                        measure_memory=not args.no_memory)
+
+
+def make_executor(args):
+    """None for the local executor, else the RayExecutor the flags describe."""
+    from suite.errors import ConfigError
+
+    if args.executor == "local":
+        given = [flag for flag, value in (("--ray-address", args.ray_address), ("--max-retries", args.max_retries))
+                 if value is not None]
+        if given:
+            raise ConfigError(f"{', '.join(given)} only apply with --executor ray")
+        return None
+    from suite.executors.ray_executor import DEFAULT_MAX_RETRIES, RayExecutor
+    return RayExecutor(args.ray_address, DEFAULT_MAX_RETRIES if args.max_retries is None else args.max_retries)
 
 
 def run(args) -> int:
@@ -48,7 +74,14 @@ def run(args) -> int:
     if args.suite:
         if args.track or args.method or args.target:
             raise ConfigError("--suite runs a fixed matrix; do not combine it with --track/--method/--target")
-        return run_suite(session, args.suite)
+        from suite.executors.plan import parse_seeds
+        return run_suite(session, args.suite, seeds=parse_seeds(args.seeds), executor=make_executor(args),
+                         resume=not args.no_resume, retry_failed=args.retry_failed)
+    suite_only = [flag for flag, value in (("--seeds", args.seeds), ("--ray-address", args.ray_address),
+                                           ("--max-retries", args.max_retries))
+                  if value is not None] + ["--executor ray"] * (args.executor == "ray")
+    if suite_only:
+        raise ConfigError(f"{', '.join(suite_only)} apply to suites (--suite NAME); a single run uses --seed")
     missing = [flag for flag, value in (("--track", args.track), ("--method", args.method),
                                          ("--target", args.target)) if not value]
     if missing:
@@ -64,30 +97,41 @@ def run(args) -> int:
     return 0
 
 
-def run_suite(session, name: str) -> int:
-    from tqdm import tqdm
-
-    from suite.errors import SlimBenchError
+def run_suite(session, name: str, seeds: list[int] | None = None, executor=None, resume: bool = True,
+              retry_failed: bool = False) -> int:
+    """Run suite `name` (once per seed) with `executor` (None: locally, in this process). Runs whose record
+    (same run key) is already in the store are skipped unless resume=False: a suite killed midway and started
+    again runs only what is missing."""
+    from suite.executors.local import run_local
+    from suite.executors.plan import plan_suite, with_seeds
     from suite.report import format_table
     from suite.suites import get_suite
 
-    specs = get_suite(name)
-    records, skipped = [], []
-    bar = tqdm(specs, desc=f"suite {name}", unit="run")
-    for spec in bar:
-        bar.set_postfix_str(f"{spec.track} {spec.method} {spec.target}")
-        try:
-            records.append(session.run(spec))
-        except SlimBenchError as exc:  # e.g. a target this machine lacks: say so and go on
-            skipped.append(f"{spec.track} / {spec.method} / {spec.target}: {exc}")
-    bar.close()
-    print(f"\nsuite {name}: {len(records)} records in {session.store.root}")
+    plan = plan_suite(session, with_seeds(get_suite(name), seeds), resume=resume, retry_failed=retry_failed)
+    if plan.done:
+        print(f"resume: {len(plan.done)} of {len(plan.specs)} run(s) already recorded in {session.store.root}; "
+              f"running the other {len(plan.todo)} (--no-resume runs them all)")
+    todo = [plan.specs[i] for i in plan.todo]
+    if executor is None:
+        outcome = run_local(session, todo, desc=f"suite {name}")
+    else:
+        outcome = executor.run(session, todo, [plan.keys[i] for i in plan.todo], desc=f"suite {name}")
+    new = {r["config"].get("run_key"): r for r in outcome.records}
+    records = [new.get(key) or plan.done.get(key) for key in plan.keys]
+    records = [r for r in records if r is not None] + [r for r in outcome.records if r["config"].get("run_key")
+                                                       not in plan.keys]
+    print(f"\nsuite {name}: {len(outcome.records)} new record(s), {len(plan.done)} already recorded, "
+          f"in {session.store.root}")
     print(format_table(records))
+    skipped = outcome.not_run
     if skipped:
         print("\nskipped:\n  " + "\n  ".join(skipped))
+    if outcome.setup_errors:
+        print(f"\n{len(outcome.setup_errors)} run(s) could not run on their node (no record written; fix the node "
+              f"and run the same command again):\n  " + "\n  ".join(outcome.setup_errors), file=sys.stderr)
     failed = [r for r in records if r["status"] != "ok"]
     if failed:
         print(f"\n{len(failed)} run(s) failed; see `slimbench show ID` for the traceback", file=sys.stderr)
     print("\nspeedup = fp32 p50 / method p50 at batch 1, measured interleaved in this session; "
           "b64 speedup = offline throughput ratio at batch 64.")
-    return 1 if failed else 0
+    return 1 if failed or outcome.setup_errors else 0

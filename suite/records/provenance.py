@@ -1,8 +1,9 @@
-"""Where a number came from: code version, packages, hardware, threads, OS."""
+"""Where a number came from: code version, packages, hardware (host name, CPU model and ISA flags), threads, OS."""
 from __future__ import annotations
 
 import os
 import platform
+import socket
 import subprocess
 from functools import lru_cache
 from importlib import metadata
@@ -76,6 +77,7 @@ def collect(threads: dict | None = None) -> dict:
         "packages": package_versions(),
         "python": platform.python_version(),
         "os": f"{platform.system()} {platform.release()}",
+        "hostname": socket.gethostname(),  # which machine of a cluster measured it (suite/executors)
         "cpu": cpu_info(),
         "gpu": gpu_info(),
         "threads": threads or {},

@@ -1,0 +1,68 @@
+"""`python -m suite.executors.node_run REQUEST.json RESULT.json`: one run on a cluster node.
+
+Started by the Ray task (suite/executors/ray_remote.py) with the node's own Python. Runs the spec through the
+same `Session.run` as the local executor (submitted methods stay isolated), in a private temporary store, and
+writes {"outcome": ...} as JSON: "record" with the record, "not_run" when the harness refused the run before
+recording (e.g. a target this node lacks), "setup_error" when the node cannot run it at all (other slimbench
+version, datasets not reachable)."""
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+
+def execute(request: dict) -> dict:
+    import suite
+    from suite.errors import ChecksumError, DatasetUnavailableError, SlimBenchError
+    from suite.executors.plan import KeyedSession
+    from suite.harness import RunSpec
+    from suite.measure.latency import LatencySettings
+
+    host = socket.gethostname()
+    wanted = request.get("slimbench_version")
+    if wanted and wanted != suite.__version__:
+        return {"outcome": "setup_error", "message": f"node {host} has slimbench {suite.__version__}, the driver "
+                                                     f"{wanted}: install the same version on every node"}
+    spec = RunSpec(**request["spec"])
+    try:
+        from suite.tracks import get_track
+        get_track(spec.track).load_splits()  # the data must be here before anything is measured
+    except (DatasetUnavailableError, ChecksumError) as exc:
+        return {"outcome": "setup_error",
+                "message": f"node {host} cannot reach the datasets of track {spec.track!r}: {exc}"}
+    except SlimBenchError as exc:
+        return {"outcome": "not_run", "message": f"{type(exc).__name__}: {exc}"}
+    with tempfile.TemporaryDirectory(prefix="slimbench-run-") as tmp:
+        session = KeyedSession(Path(tmp) / "store", settings=LatencySettings(**request["latency_settings"]),
+                               workdir=Path(tmp) / "work", measure_memory=request["measure_memory"],
+                               kind=request.get("kind", "run"))
+        try:
+            record = session.run(spec)
+        except SlimBenchError as exc:  # refused before recording: unknown name, target missing on this node...
+            return {"outcome": "not_run", "message": f"{type(exc).__name__}: {exc}"}
+    if record["config"].get("run_key") != request["run_key"]:
+        return {"outcome": "setup_error", "message": f"node {host} computes run key {record['config'].get('run_key')}"
+                                                     f" for this run, the driver {request['run_key']}: install "
+                                                     f"the same slimbench on every node"}
+    return {"outcome": "record", "record": record}
+
+
+def main(argv: list[str]) -> int:
+    request_path, result_path = map(Path, argv)
+    request = json.loads(request_path.read_text())
+    try:
+        result = execute(request)
+    except Exception as exc:  # anything else is a node problem: say so rather than crash without a result
+        import traceback
+        result = {"outcome": "setup_error", "message": f"node {socket.gethostname()}: {type(exc).__name__}: {exc}",
+                  "traceback": traceback.format_exc()[-8000:]}
+    from suite.atomic import atomic_write_bytes
+    atomic_write_bytes(result_path, json.dumps(result).encode(), suffix=".json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,305 @@
+"""Suites on a Ray cluster (`slimbench run --suite S --executor ray`) and resume by run key, for both executors.
+
+The tests marked `ray` start a real cluster on this machine (a head and a worker node, separate `ray start`
+processes, see tests/suite/ray_cluster.py), drive it with the real CLI in a subprocess, and kill nodes and
+drivers with SIGKILL."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from suite.records.store import RecordStore
+
+REPO = Path(__file__).resolve().parents[2]
+RUN_PROCESS = "suite.executors.node_run"  # the command line of a run on a node
+
+
+def quick_keyed_session(store: Path, work: Path):
+    from suite.executors.plan import KeyedSession
+    from suite.measure.latency import QUICK
+    return KeyedSession(store, settings=QUICK, workdir=work, measure_memory=False)
+
+
+def suite_keys(name: str, seeds=None) -> list[str]:
+    """The run keys `slimbench run --suite NAME --quick --no-memory [--seeds]` plans."""
+    from suite.executors.plan import run_key, with_seeds
+    from suite.measure.latency import QUICK
+    from suite.suites import get_suite
+    return [run_key(spec, "run", QUICK, False) for spec in with_seeds(get_suite(name), seeds)]
+
+
+def records_by_key(store: Path) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for record in RecordStore(store).records():
+        out.setdefault(record["config"].get("run_key"), []).append(record)
+    return out
+
+
+# -- run keys, seeds, resume (local executor): no cluster -------------------------------------------------------
+
+def test_run_key_names_the_configuration_not_the_machine_or_time():
+    from suite.executors.plan import run_key
+    from suite.harness import RunSpec
+    from suite.measure.latency import QUICK, LatencySettings
+
+    spec = RunSpec("digits-mlp", "ort-int8-static", "cpu", 0, {"calibration_method": "minmax"})
+    key = run_key(spec, "run", QUICK, False)
+    assert key == run_key(RunSpec("digits-mlp", "ort-int8-static", "cpu", 0, {"calibration_method": "minmax"}),
+                          "run", QUICK, False)
+    others = {run_key(RunSpec("digits-mlp", "ort-int8-static", "cpu", 1, spec.params), "run", QUICK, False),
+              run_key(RunSpec("digits-mlp", "ort-int8-static", "edge", 0, spec.params), "run", QUICK, False),
+              run_key(RunSpec("digits-mlp", "ort-int8-static", "cpu", 0, {}), "run", QUICK, False),
+              run_key(spec, "run", LatencySettings(), False), run_key(spec, "run", QUICK, True),
+              run_key(spec, "reproduction", QUICK, False)}
+    assert key not in others and len(others) == 6
+    assert len(key) == 16 and int(key, 16) >= 0
+
+
+def test_seeds_expand_every_run_and_bad_seeds_are_refused():
+    from suite.errors import ConfigError
+    from suite.executors.plan import parse_seeds, with_seeds
+    from suite.suites import get_suite
+
+    specs = with_seeds(get_suite("smoke"), parse_seeds("0,1,2"))
+    assert [(s.target, s.seed) for s in specs] == [("cpu", 0), ("edge", 0), ("cpu", 1), ("edge", 1),
+                                                   ("cpu", 2), ("edge", 2)]
+    assert len(set(suite_keys("smoke", [0, 1, 2]))) == 6
+    for bad in ("", "0,x", "1,1"):
+        with pytest.raises(ConfigError, match="--seeds"):
+            parse_seeds(bad)
+
+
+def test_a_resumed_local_suite_runs_only_the_missing_runs(tmp_path, monkeypatch, capsys):
+    from suite.commands.run import run_suite
+    from suite.harness import Session
+
+    store = tmp_path / "store"
+    session = quick_keyed_session(store, tmp_path / "work")
+    assert run_suite(session, "smoke") == 0
+    first = {p.name: p.read_bytes() for p in RecordStore(store).paths()}
+    assert sorted(records_by_key(store)) == sorted(suite_keys("smoke"))
+
+    # As after a killed driver: one record is there, one is missing. Only the missing one may run.
+    edge = next(r for r in RecordStore(store).records() if r["config"]["target"] == "edge")
+    (store / f"{edge['id']}.json").unlink()
+    ran = []
+    real_run = Session.run
+    monkeypatch.setattr(Session, "run", lambda self, spec: ran.append(spec) or real_run(self, spec))
+    capsys.readouterr()
+    assert run_suite(quick_keyed_session(store, tmp_path / "work2"), "smoke") == 0
+    assert [(s.track, s.method, s.target, s.seed) for s in ran] == [("digits-mlp", "fp32", "edge", 0)]
+    out = capsys.readouterr().out
+    assert "resume: 1 of 2 run(s) already recorded" in out and "1 new record(s), 1 already recorded" in out
+    by_key = records_by_key(store)
+    assert sorted(by_key) == sorted(suite_keys("smoke")) and all(len(v) == 1 for v in by_key.values())
+    assert all(store.joinpath(name).read_bytes() == data for name, data in first.items() if name != f"{edge['id']}.json")
+
+    # Everything recorded: nothing runs; --no-resume measures again.
+    ran.clear()
+    assert run_suite(quick_keyed_session(store, tmp_path / "work3"), "smoke") == 0 and ran == []
+    assert run_suite(quick_keyed_session(store, tmp_path / "work4"), "smoke", resume=False) == 0 and len(ran) == 2
+    assert sum(len(v) for v in records_by_key(store).values()) == 4
+
+
+def test_cli_refuses_ray_flags_where_they_do_not_apply(capsys):
+    from suite.cli import main
+
+    assert main(["run", "--track", "digits-mlp", "--method", "fp32", "--target", "cpu", "--executor", "ray"]) == 2
+    assert "apply to suites (--suite NAME)" in capsys.readouterr().err
+    assert main(["run", "--suite", "smoke", "--max-retries", "3"]) == 2
+    assert "--max-retries only apply with --executor ray" in capsys.readouterr().err
+
+
+def test_node_progress_line_counts_done_running_failed_per_node():
+    from suite.executors.progress import NodeTally
+
+    tally = NodeTally()
+    tally.started("k1", {"node_id": "aaaaaa11", "hostname": "gpu-1"})
+    tally.started("k2", {"node_id": "bbbbbb22", "hostname": "gpu-2"})
+    tally.finished("k1", ok=True)
+    tally.started("k3", {"node_id": "aaaaaa11", "hostname": "gpu-1"})
+    tally.finished("k2", ok=False)  # node gpu-2 died, retries used up
+    assert tally.summary() == "gpu-1: 1 done, 1 running, 0 failed | gpu-2: 0 done, 0 running, 1 failed"
+    tally.started("k4", {"node_id": "cccccc33", "hostname": "gpu-1"})  # two nodes on one machine: ids shown
+    assert tally.label("aaaaaa11") == "gpu-1/aaaaaa" and tally.label("cccccc33") == "gpu-1/cccccc"
+
+
+# -- the task body on a node that cannot run: runs for real, without Ray ---------------------------------------
+
+def _payload(tmp_path, track="digits-mlp", target="cpu") -> dict:
+    import suite
+    from suite.executors.plan import run_key
+    from suite.harness import RunSpec
+    from suite.measure.latency import QUICK
+    spec = RunSpec(track, "fp32", target, 0)
+    return {"spec": {"track": track, "method": "fp32", "target": target, "seed": 0, "params": {}},
+            "run_key": run_key(spec, "run", QUICK, False), "kind": "run", "latency_settings": QUICK.to_dict(),
+            "measure_memory": False, "slimbench_version": suite.__version__, "cwd": str(tmp_path), "env": {}}
+
+
+def test_a_node_without_the_project_says_so(tmp_path, monkeypatch):
+    from suite.executors.ray_remote import run_on_node
+
+    monkeypatch.delenv("PYTHONPATH", raising=False)
+    base_python = getattr(sys, "_base_executable", None)  # the interpreter below the virtual environment
+    if not base_python or subprocess.run([base_python, "-c", "import suite"], cwd=tmp_path,
+                                         capture_output=True).returncode == 0:
+        pytest.skip("needs a Python without slimbench (tests run from a virtual environment)")
+    result = run_on_node(_payload(tmp_path), python=base_python)
+    assert result["outcome"] == "setup_error"
+    assert "slimbench is not installed" in result["message"] and "pip install -e" in result["message"]
+
+
+def test_a_node_without_the_datasets_fails_the_task_with_that_message(tmp_path, monkeypatch):
+    from suite.executors.ray_remote import run_on_node
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    payload = _payload(tmp_path, track="mnist-lenet300")
+    payload["env"] = {"SLIMBENCH_DATA": str(empty), "SLIMBENCH_CACHE": str(empty), "SLIMBENCH_OFFLINE": "1"}
+    started = time.time()
+    result = run_on_node(payload)
+    assert time.time() - started < 240  # fails, does not hang
+    assert result["outcome"] == "setup_error", result
+    assert "cannot reach the datasets of track 'mnist-lenet300'" in result["message"]
+    assert "SLIMBENCH_DATA" in result["message"]
+
+
+# -- a real cluster ---------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cluster():
+    pytest.importorskip("ray", reason="the `dist` extra (ray) is not installed")
+    from tests.suite.ray_cluster import LocalRayCluster
+
+    cluster = LocalRayCluster()
+    try:
+        cluster.start_head()
+        cluster.worker = cluster.add_worker()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def slimbench(cluster, store: Path, cwd: Path, *extra: str, popen: bool = False):
+    command = [sys.executable, "-m", "suite.cli", "run", "--suite", "smoke", "--quick", "--no-memory",
+               "--store", str(store), "--executor", "ray", "--ray-address", cluster.address, *extra]
+    env = dict(cluster.env, PYTHONPATH=str(REPO))
+    if popen:
+        return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True)
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def assert_no_overlap_per_node(records: list[dict]) -> None:
+    """Two measurements never overlapped on one node."""
+    by_node: dict[str, list[tuple[float, float]]] = {}
+    for record in records:
+        executor = record["provenance"]["executor"]
+        by_node.setdefault(executor["node_id"], []).append((executor["started_at"], executor["finished_at"]))
+    for spans in by_node.values():
+        spans.sort()
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:])), spans
+
+
+@pytest.mark.ray
+def test_smoke_suite_on_ray_matches_the_local_executor(cluster, tmp_path):
+    from suite.commands.run import run_suite
+
+    local = tmp_path / "local"
+    assert run_suite(quick_keyed_session(local, tmp_path / "work"), "smoke") == 0
+    started = time.time()
+    done = slimbench(cluster, tmp_path / "ray", tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    elapsed = time.time() - started
+
+    local_records, ray_records = records_by_key(local), records_by_key(tmp_path / "ray")
+    assert sorted(ray_records) == sorted(local_records) == sorted(suite_keys("smoke"))  # same record set
+    for key, [on_ray] in ray_records.items():
+        [here] = local_records[key]
+        for field in ("track", "method", "target", "seed", "method_params", "budget", "latency_settings"):
+            assert on_ray["config"][field] == here["config"][field], field
+        assert on_ray["status"] == here["status"] == "ok"
+        for field in ("accuracy", "accuracy_fp32", "test_samples", "prediction_agreement_fp32"):
+            assert on_ray["results"][field] == here["results"][field], field  # same numbers, bit for bit
+        assert on_ray["results"]["size"]["params"] == here["results"]["size"]["params"]
+        prov = on_ray["provenance"]
+        assert prov["executor"]["name"] == "ray" and prov["executor"]["node_id"] and prov["executor"]["attempts"] == 1
+        assert prov["hostname"] and prov["cpu"]["model"] and prov["cpu"]["machine"] and "flags" in prov["cpu"]
+        assert prov["threads"], "the runtime's thread count is recorded"
+    # OMP_NUM_THREADS that Ray sets for its workers does not leak into the run: the threads are the local ones.
+    assert {k: r[0]["provenance"]["threads"] for k, r in ray_records.items()} == \
+        {k: r[0]["provenance"]["threads"] for k, r in local_records.items()}
+    assert_no_overlap_per_node([r for [r] in ray_records.values()])
+    assert "done" in done.stderr and "running" in done.stderr and "failed" in done.stderr  # the per-node bar
+    print(f"smoke on ray: {elapsed:.0f} s")
+
+
+@pytest.mark.ray
+def test_killing_the_driver_then_rerunning_runs_only_the_missing_runs(cluster, tmp_path):
+    store = tmp_path / "store"
+    keys = suite_keys("smoke", [0, 1])
+    driver = slimbench(cluster, store, tmp_path, "--seeds", "0,1", popen=True)
+    try:
+        deadline = time.time() + 400
+        while time.time() < deadline and not RecordStore(store).paths() and driver.poll() is None:
+            time.sleep(0.1)
+        assert RecordStore(store).paths(), f"no record appeared:\n{driver.stdout.read()[-4000:] if driver.poll() is not None else ''}"
+        os.killpg(driver.pid, signal.SIGKILL)  # the driver and everything it started here
+        driver.wait(timeout=30)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    before = {p.name: p.read_bytes() for p in RecordStore(store).paths()}
+    assert 1 <= len(before) < len(keys)
+
+    # Ray kills the dead driver's tasks, and their runs die with them: no orphan keeps measuring on a node.
+    deadline = time.time() + 60
+    while time.time() < deadline and any(node.descendants_running(RUN_PROCESS) for node in cluster.nodes):
+        time.sleep(0.5)
+    assert not any(node.descendants_running(RUN_PROCESS) for node in cluster.nodes)
+
+    again = slimbench(cluster, store, tmp_path, "--seeds", "0,1")
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-5000:]
+    assert f"resume: {len(before)} of {len(keys)} run(s) already recorded" in again.stdout
+    assert f"{len(keys) - len(before)} new record(s), {len(before)} already recorded" in again.stdout
+    assert again.stderr.count("ok: digits-mlp") == len(keys) - len(before)  # only the missing runs executed
+    by_key = records_by_key(store)
+    assert sorted(by_key) == sorted(keys) and all(len(v) == 1 for v in by_key.values())  # no duplicates
+    assert all((store / name).read_bytes() == data for name, data in before.items())  # nothing lost or rewritten
+
+
+@pytest.mark.ray
+def test_killing_a_worker_node_mid_suite_retries_its_run_elsewhere(cluster, tmp_path):
+    """Runs last: the worker node does not come back."""
+    store = tmp_path / "store"
+    worker = cluster.worker
+    driver = slimbench(cluster, store, tmp_path, "--max-retries", "2", popen=True)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and not worker.descendants_running(RUN_PROCESS) and driver.poll() is None:
+            time.sleep(0.1)
+        assert worker.descendants_running(RUN_PROCESS), "no run ever started on the worker node"
+        time.sleep(1.0)  # mid-run
+        worker.kill()
+        output, _ = driver.communicate(timeout=500)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+    assert driver.returncode == 0, output[-6000:]
+    by_key = records_by_key(store)
+    assert sorted(by_key) == sorted(suite_keys("smoke")), output[-4000:]
+    assert all(len(v) == 1 for v in by_key.values())  # every run exactly one record
+    records = [r for [r] in by_key.values()]
+    assert all(r["status"] == "ok" for r in records)
+    retried = [r for r in records if r["provenance"]["executor"]["attempts"] >= 2]
+    assert len(retried) == 1, [r["provenance"]["executor"] for r in records]
+    assert_no_overlap_per_node(records)
+    assert "(attempts: 2)" in output
