@@ -277,6 +277,38 @@ def test_killing_the_driver_then_rerunning_runs_only_the_missing_runs(cluster, t
 
 
 @pytest.mark.ray
+def test_submitted_methods_stay_isolated_on_the_nodes(cluster, tmp_path, monkeypatch):
+    """A submitted method on a node goes through the same Session path as locally: its own sandboxed process."""
+    import ray
+
+    from suite.executors.ray_executor import RayExecutor
+    from suite.harness import RunSpec
+
+    for name, value in cluster.env.items():
+        if name.startswith("RAY_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    hostile = REPO / "tests" / "suite" / "hostile_methods.py"
+    example = REPO / "examples" / "submission" / "neuron_prune.py"
+    specs = [RunSpec("digits-mlp", f"{hostile}:Raises", "cpu"),
+             RunSpec("digits-mlp", f"{example}:NeuronPrune", "cpu", params={"keep_ratio": "0.5"})]
+    session = quick_keyed_session(tmp_path / "store", tmp_path / "work")
+    try:
+        outcome = RayExecutor(cluster.address).run(session, specs, [session.key(s) for s in specs], "isolation")
+    finally:
+        ray.shutdown()
+    raises, prune = outcome.records
+    assert raises["status"] == "failed" and raises["error"]["phase"] == "method"
+    assert "this method always fails" in raises["error"]["message"]
+    assert prune["status"] == "ok", prune.get("error")
+    assert prune["results"]["method_info"]["isolated"]["memory_limit_mb"] == 4096  # the budget's limits held
+    assert len(prune["config"]["method_source_sha256"]) == 64
+    assert {r["provenance"]["executor"]["name"] for r in outcome.records} == {"ray"}
+    assert sorted(p.name for p in RecordStore(tmp_path / "store").paths()) == \
+        sorted(f"{r['id']}.json" for r in outcome.records)  # the driver wrote these two, nothing else did
+
+
+@pytest.mark.ray
 def test_killing_a_worker_node_mid_suite_retries_its_run_elsewhere(cluster, tmp_path):
     """Runs last: the worker node does not come back."""
     store = tmp_path / "store"
