@@ -16,7 +16,7 @@ import numpy as np
 from suite.artifacts import ExportedArtifact, pick_artifact
 from suite.data.guard import forbid_test_access
 from suite.data.splits import Split
-from suite.errors import ArtifactFormatError, SlimBenchError, TargetUnavailableError
+from suite.errors import ArtifactFormatError, RecordError, SlimBenchError, TargetUnavailableError
 from suite.measure.latency import LatencySettings
 from suite.records import provenance
 from suite.records.store import RecordStore
@@ -131,7 +131,14 @@ class Session:
                                "traceback": traceback.format_exc()[-20000:]}
         record["provenance"]["runtime"] = {"target": target.name, "runtime": target.runtime,
                                            "version": target.runtime_version()}
-        path = self.store.write(record)
+        try:
+            path = self.store.write(record)
+        except RecordError as exc:  # the record itself is refused (over the size cap, NaN): say so in a failed one
+            for key in ("results", "artifact"):
+                record.pop(key, None)
+            record["status"] = "failed"
+            record["error"] = {"type": "RecordError", "message": str(exc)[:2000], "phase": "record"}
+            path = self.store.write(record)
         return json.loads(path.read_text())
 
     def _base_record(self, spec: RunSpec, track, method_cls) -> dict:
@@ -263,7 +270,7 @@ def _isolated_results(session: "Session", track, target, splits, artifact: Expor
     base = session.baseline(track, target, splits)
     m = measure_isolated(artifact, base.artifact, target.name, test.x, session.settings.to_dict(),
                          session.measure_memory, track.input_shape, track.num_classes, track.budget,
-                         f"submitted method {who!r}")
+                         f"submitted method {who!r}", session.isolation)
     accuracy = top1(m.predictions, test.y)
     single, offline = m.single, m.offline
     speed_single = single["fp32"]["p50_ms"] / single["method"]["p50_ms"]

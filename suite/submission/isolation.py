@@ -31,6 +31,7 @@ from suite.submission import worker as worker_module
 FORMAT_LAYOUTS = ("NCHW", "NHWC", "flat")
 INPUT_DTYPES = ("float32", "float16", "int8", "uint8", "int32", "int64")
 MAX_RESULT_BYTES = 8 << 20
+MAX_INFO_BYTES = 64 << 10        # an artifact's `info` (method facts) as JSON
 MAX_ARTIFACT_BYTES = 2 << 30      # a submitted artifact larger than this is refused before it is measured
 DESCRIBE_WALL_S = 300.0
 DESCRIBE_MEMORY_MB = 4096
@@ -230,6 +231,10 @@ def collect_artifacts(outcome: WorkerOutcome, dest: Path, who: str):
             info = item.get("info") or {}
             if not isinstance(info, dict):
                 raise ValueError("info is not an object")
+            info_bytes = len(json.dumps(info))
+            if info_bytes > MAX_INFO_BYTES:
+                raise ValueError(f"info is {info_bytes} bytes of JSON, over the {MAX_INFO_BYTES}-byte cap "
+                                 "(records are capped at 1 MB)")
         except (KeyError, TypeError, ValueError) as exc:
             raise SubmittedMethodError(f"{who} returned an invalid artifact description #{i}: {exc}") from None
         target = dest / f"{i}_{src.name}"
@@ -245,6 +250,7 @@ def apply_isolated(spec: str, params: dict, context, guard_dirs: list[Path],
     from suite.submission import storeguard
 
     settings = settings or IsolationSettings()
+    check_finite(float(settings.determinism_tol), "determinism tolerance")
     budget = context.budget
     wall = float(settings.wall_time_s or budget.wall_time_s)
     memory_mb = int(settings.memory_mb or budget.memory_mb)
@@ -363,22 +369,26 @@ class IsolatedMeasurement:
 
 
 def measure_isolated(artifact, baseline, target_name: str, test_x: np.ndarray, latency: dict, memory: bool,
-                     input_shape: tuple, num_classes: int, budget, who: str) -> IsolatedMeasurement:
+                     input_shape: tuple, num_classes: int, budget, who: str,
+                     settings: IsolationSettings | None = None) -> IsolatedMeasurement:
     """Counts, predictions, latency (interleaved with the fp32 baseline) and memory of a submitted artifact,
     all inside a sandbox with the track budget's wall-time and memory limits. Only the test *inputs* go in
     (read-only); the labels stay with the harness, which computes the accuracy from the predictions."""
     who = f"{who} (its {artifact.format} artifact)"
+    settings = settings or IsolationSettings()
+    wall = float(settings.wall_time_s or budget.wall_time_s)
+    memory_mb = int(settings.memory_mb or budget.memory_mb)
     scratch = new_scratch()
     try:
         np.save(scratch / "data" / "test_x.npy", np.ascontiguousarray(test_x), allow_pickle=False)
         read_only: list = []
         request = {"mode": "measure", "target": target_name, "x": "data/test_x.npy", "latency": latency,
-                   "memory": bool(memory), "input_shape": list(input_shape), "memory_mb": int(budget.memory_mb),
+                   "memory": bool(memory), "input_shape": list(input_shape), "memory_mb": memory_mb,
                    "artifact": _artifact_request(artifact, scratch, "artifact" + Path(artifact.path).suffix,
                                                  read_only),
                    "baseline": _artifact_request(baseline, scratch, "baseline" + Path(baseline.path).suffix,
                                                  read_only)}
-        outcome = run_worker(request, scratch, float(budget.wall_time_s), who, read_only)
+        outcome = run_worker(request, scratch, wall, who, read_only)
         payload = outcome.payload
         predictions = _read_predictions(scratch, len(test_x), num_classes, who)
         try:

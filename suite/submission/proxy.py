@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,8 @@ def submitted_method_class(spec: str, params: dict[str, Any] | None = None) -> t
         if ".py:" in stage and not Path(stage.strip().rpartition(":")[0]).is_file():
             raise SlimBenchError(f"method file {stage.strip().rpartition(':')[0]} does not exist "
                                  f"(spec {spec!r}; expected path/to/file.py:ClassName)")
+    from suite.submission.sandbox import require_sandbox
+    require_sandbox(f"method {spec!r}")  # refused before anything is recorded; built-ins never get here
     try:
         info = describe(spec, params)
     except SlimBenchError as exc:
@@ -73,6 +76,7 @@ def submitted_method_class(spec: str, params: dict[str, Any] | None = None) -> t
     if missing:
         raise ConfigError(f"submitted method {spec!r} does not define {', '.join(missing)} "
                           "(see docs/submitting.md)")
+    check_described(spec, info)
     attrs = {"name": info["name"], "family": info["family"], "framework": info["framework"],
              "description": info.get("description") or "", "formats": tuple(info["formats"]),
              "spec": spec, "described": info, "isolated": True}
@@ -81,6 +85,32 @@ def submitted_method_class(spec: str, params: dict[str, Any] | None = None) -> t
     elif ".py:" not in spec:  # entry point: hash the installed module file the class lives in
         attrs["source_sha256"] = entry_point_source_sha256(spec)
     return type(f"Submitted[{info.get('class', info['name'])}]", (IsolatedMethod,), attrs)
+
+
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+/-]{0,63}$")
+
+
+def check_described(spec: str, info: dict) -> None:
+    """What a submitted class says about itself goes into records and onto the leaderboard: plain short
+    names only (no markup, no control characters), a known family, known artifact formats."""
+    from methods.base import FAMILIES
+    from suite.artifacts import FORMATS
+
+    problems = []
+    for key in ("name", "framework"):
+        if not isinstance(info.get(key), str) or not PLAIN_NAME.match(info[key]):
+            problems.append(f"{key} {info.get(key)!r} is not a plain name (letters, digits, . _ + / -; "
+                            "at most 64 characters)")
+    if info.get("family") not in FAMILIES:
+        problems.append(f"family {info.get('family')!r} is not one of {', '.join(FAMILIES)}")
+    formats = info.get("formats")
+    if not isinstance(formats, list) or not formats or any(f not in FORMATS for f in formats):
+        problems.append(f"formats {formats!r} are not among {', '.join(FORMATS)}")
+    description = info.get("description") or ""
+    if not isinstance(description, str) or len(description) > 500 or any(ord(c) < 32 for c in description):
+        problems.append("description is not one line of at most 500 characters")
+    if problems:
+        raise ConfigError(f"submitted method {spec!r}: " + "; ".join(problems))
 
 
 def entry_point_source_sha256(spec: str) -> str | None:

@@ -221,6 +221,11 @@ class PidsCgroup:
             except (OSError, IndexError):
                 pass
         for base in candidates:
+            for stale in base.glob("slimbench-sandbox-*"):  # left by a harness that was killed: empty by now
+                try:
+                    stale.rmdir()
+                except OSError:
+                    pass
             path = base / f"slimbench-sandbox-{uuid.uuid4().hex[:12]}"
             try:
                 path.mkdir()
@@ -297,6 +302,13 @@ def run(scratch: Path, argv: list[str], env: dict[str, str], limits: Limits, mou
     import tempfile
 
     cmd = command(scratch, argv, env, mounts)
+    # The arguments go through a file descriptor (bwrap --args): the sandbox's /proc/1/cmdline (bwrap's
+    # reaper) then shows no host path at all.
+    args_file = tempfile.TemporaryFile()
+    split = cmd.index("--")
+    args_file.write(b"".join(a.encode() + b"\0" for a in cmd[1:split]))
+    args_file.seek(0)
+    cmd = [cmd[0], "--args", str(args_file.fileno()), *cmd[split:]]
     cgroup = PidsCgroup.create(limits.max_procs)
     process_limit = (f"pids cgroup ({limits.max_procs})" if cgroup else
                      f"RLIMIT_NPROC ({limits.max_procs})" if os.geteuid() != 0 else
@@ -306,7 +318,9 @@ def run(scratch: Path, argv: list[str], env: dict[str, str], limits: Limits, mou
     timed_out = False
     try:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, close_fds=True,
+                                start_new_session=True, close_fds=True, pass_fds=(args_file.fileno(),),
+                                env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},  # bwrap's reaper (pid 1
+                                # inside) keeps the environment it was started with: none of the harness's
                                 preexec_fn=_preexec(limits, cgroup.procs_file() if cgroup else None))
         try:
             proc.wait(timeout=limits.wall_s)
@@ -319,6 +333,7 @@ def run(scratch: Path, argv: list[str], env: dict[str, str], limits: Limits, mou
                 pass
             proc.wait()
     finally:
+        args_file.close()
         if cgroup:
             cgroup.remove()
     elapsed = time.perf_counter() - start

@@ -18,6 +18,15 @@ class Tolerances:
     speedup_rel: float = 0.15
     size_rel: float = 0.0
 
+    def __post_init__(self):
+        import math
+
+        from suite.errors import ConfigError
+        for name, value in self.to_dict().items():
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ConfigError(f"tolerance {name}={value!r} is not a finite non-negative number "
+                                  "(NaN would make every comparison pass)")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
