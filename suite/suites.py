@@ -38,12 +38,19 @@ def family_methods(family: str) -> list[str]:
     return [m.name for m in METHODS if m.family == family]
 
 
-@register_suite("default", "digits + MNIST tracks, fp32 and the default methods, on cpu and edge")
+@register_suite("default", "digits, MNIST and Fashion-MNIST tracks, fp32 and the default methods, on cpu and edge")
 def default_suite() -> list[RunSpec]:
     from methods import METHODS
     methods = [m.name for m in METHODS if m.in_default_suite]
     methods.sort(key=lambda n: n != "fp32")  # baselines first
-    return matrix(["digits-mlp", "mnist-lenet300", "mnist-lenet5"], methods, ["cpu", "edge"])
+    return matrix(["digits-mlp", "mnist-lenet300", "mnist-lenet5", "fashion-lenet5"], methods, ["cpu", "edge"])
+
+
+@register_suite("vision", "every quantization and pruning method on cifar10-resnet8 (compute-bound), every target "
+                          "that runs it")
+def vision_suite() -> list[RunSpec]:
+    return matrix(["cifar10-resnet8"], ["fp32"] + family_methods("quantization") + family_methods("pruning"),
+                  ["cpu", "edge", "cpu-torch"])
 
 
 @register_suite("smoke", "digits-mlp only, fp32 on cpu and edge (seconds)")

@@ -1,11 +1,12 @@
-"""`torch-channel`: structured L1-norm filter / neuron pruning that physically removes channels.
+"""`torch-channel`: structured L1-norm filter / neuron pruning that physically removes channels, on Torch-Pruning.
 
-For every Conv2d and every hidden Linear of an nn.Sequential (the output layer is kept whole), the output
-channels (filters) or neurons with the smallest L1 norm of their weights are removed (Li et al. 2017,
-"Pruning Filters for Efficient ConvNets"), together with the matching input slices of the next Conv2d/Linear
-(through ReLU / MaxPool2d / Flatten). The result is a smaller *dense* model: fewer parameters and
-multiply-accumulates, so dense kernels get faster, which the harness measures. It is then fine-tuned within
-the track's budget. Done by hand (dependency-free) for the Sequential layer kinds the keras port supports."""
+The output channels (filters) or neurons with the smallest L1 norm of their weights are removed (Li et al. 2017,
+"Pruning Filters for Efficient ConvNets"). Torch-Pruning (Fang et al. 2023, `torch-pruning`) traces the model's
+dependency graph, so every layer coupled to a removed channel shrinks with it: the next layer's inputs, batch
+norms, and both sides of a residual addition (a ResNet stack's channels are pruned as one group). The layer that
+produces the model's output is kept whole. The result is a smaller *dense* model (fewer parameters and
+multiply-accumulates, so dense kernels get faster, which the harness measures), fine-tuned within the track's
+budget."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +15,9 @@ from methods import METHODS
 from methods.base import Method
 from methods.pruning.common import SPEEDUP_NOTE_STRUCTURED, finetune, resolve_epochs, validation_accuracy
 from suite.errors import ConfigError
+from suite.lazy import require
 
-PASS_THROUGH = ("ReLU", "MaxPool2d", "Flatten", "Dropout", "Identity")
+LIBRARY = "torch-pruning"
 
 
 @dataclass(frozen=True)
@@ -28,91 +30,105 @@ class ChannelConfig:
     def __post_init__(self):
         for where, values in (("ratio", (self.ratio,)), ("layer_ratio", self.layer_ratio)):
             for r in values:
-                if not 0.0 <= r < 1.0:
+                if not 0.0 <= r < 1.0:  # also refuses NaN (every comparison with NaN is False)
                     raise ConfigError(f"torch-channel.{where}={r} must be in [0, 1) (fraction of channels removed; "
                                       f"0.5 keeps half)")
         if self.epochs < -1:
             raise ConfigError(f"torch-channel.epochs={self.epochs}: use -1 for the track budget or a count >= 0")
-        if self.lr < 0:
+        if not self.lr >= 0:
             raise ConfigError(f"torch-channel.lr={self.lr} must be >= 0 (0 = the track budget's finetune_lr)")
 
 
-def _check_sequential(model):
+def weighted_layers(model) -> list:
+    """Every Conv2d / Linear in module order."""
     from torch import nn
-
-    if not isinstance(model, nn.Sequential):
-        raise ConfigError(f"torch-channel prunes nn.Sequential models; got {type(model).__name__}")
-    for module in model:
-        if isinstance(module, nn.Conv2d):
-            if module.groups != 1:
-                raise ConfigError(f"torch-channel does not support grouped convolutions ({module})")
-        elif not isinstance(module, nn.Linear) and type(module).__name__ not in PASS_THROUGH:
-            raise ConfigError(f"torch-channel cannot prune through {type(module).__name__}; supported: Conv2d, "
-                              f"Linear, {', '.join(PASS_THROUGH)}")
+    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
-def prunable_pairs(model) -> list[tuple[int, int]]:
-    """(producer index, consumer index): each Conv2d/Linear followed, through pass-through layers, by another."""
-    from torch import nn
-
-    weighted = [i for i, m in enumerate(model) if isinstance(m, (nn.Conv2d, nn.Linear))]
-    return list(zip(weighted[:-1], weighted[1:]))
-
-
-def l1_keep(module, n_keep: int):
-    """Indices (ascending) of the n_keep output channels with the largest L1 norm."""
+def output_layers(model, input_shape) -> list:
+    """The layers whose output channels are the model's outputs (kept whole): found by tracing, not by position."""
+    tp = require("torch_pruning", "torch")
     import torch
 
-    norms = module.weight.detach().abs().flatten(1).sum(1)
-    return torch.sort(torch.topk(norms, n_keep).indices).values
+    example = torch.zeros((1, *input_shape))
+    graph = tp.DependencyGraph().build_dependency(model, example_inputs=example)
+    outputs = []
+    for layer in weighted_layers(model):
+        node = graph.module2node.get(layer)
+        if node is not None and not node.outputs:  # nothing consumes it: it is the model's output
+            outputs.append(layer)
+    return outputs or weighted_layers(model)[-1:]
 
 
-def prune_channels(model, ratios: list[float]):
-    """A new nn.Sequential with channels removed; returns (model, per-layer report)."""
-    import copy
+def prune_channels(model, input_shape: tuple[int, ...], ratios: list[float] | float):
+    """Prune `model` in place with Torch-Pruning; ratios: one per prunable layer (weighted layers but the output
+    ones, in module order) or one for all. Returns (model, per-layer report).
 
+    Layers are taken in module order, as Li et al. do: each layer's filters are ranked by the L1 norm of its
+    current weights (inputs already removed upstream no longer count), and Torch-Pruning removes the weakest
+    together with everything coupled to them. A layer whose channels were already removed as part of an earlier
+    layer's group (the other side of a residual addition) is not pruned again: a group follows its first layer's
+    ratio and ranking."""
+    tp = require("torch_pruning", "torch")
     import torch
     from torch import nn
 
-    modules = [copy.deepcopy(m) for m in model]
-    pairs = prunable_pairs(model)
+    model.eval()
+    ignored = output_layers(model, input_shape)
+    prunable = [m for m in weighted_layers(model) if m not in ignored]
+    if not prunable:
+        raise ConfigError("torch-channel: the model has a single weighted layer; nothing can be removed without "
+                          "changing its outputs")
+    if isinstance(ratios, (int, float)):
+        ratios = [float(ratios)] * len(prunable)
+    if len(ratios) != len(prunable):
+        raise ConfigError(f"torch-channel.layer_ratio has {len(ratios)} entries; this model has {len(prunable)} "
+                          f"prunable layers (every Conv2d/Linear but the output layer)")
+    names = _layer_names(model)
+    before = {m: _out_channels(m) for m in prunable}
+    graph = tp.DependencyGraph().build_dependency(model, example_inputs=torch.zeros((1, *input_shape)))
+    out_handlers = (tp.prune_conv_out_channels, tp.prune_linear_out_channels)
+    handled: set = set()
+    for module, ratio in zip(prunable, ratios):
+        if module in handled:
+            continue
+        n = _out_channels(module)
+        keep_n = max(1, int(round((1.0 - ratio) * n)))
+        if keep_n == n:
+            continue
+        norms = module.weight.detach().abs().flatten(1).sum(1)
+        keep = set(torch.topk(norms, keep_n).indices.tolist())
+        remove = [i for i in range(n) if i not in keep]
+        handler = tp.prune_conv_out_channels if isinstance(module, nn.Conv2d) else tp.prune_linear_out_channels
+        group = graph.get_pruning_group(module, handler, idxs=remove)
+        if any(dep.target.module in ignored for dep, _ in group if dep.handler in out_handlers):
+            continue  # coupled to the output layer: removing these channels would change the model's outputs
+        for dep, _ in group:
+            if dep.handler in out_handlers:
+                handled.add(dep.target.module)
+        group.prune()
     report = {}
-    counts = {"conv": 0, "fc": 0}
-    for (p, c), ratio in zip(pairs, ratios):
-        producer, consumer = modules[p], modules[c]
-        kind = "conv" if isinstance(producer, nn.Conv2d) else "fc"
+    for module in prunable:
+        after = _out_channels(module)
+        report[names[module]] = {"channels_before": before[module], "channels_after": after,
+                                 "removed_ratio": round(1 - after / before[module], 6)}
+    return model.eval(), report
+
+
+def _out_channels(module) -> int:
+    return int(module.weight.shape[0])
+
+
+def _layer_names(model) -> dict:
+    """conv1, conv2, ..., fc1, ... in module order (the names records have always used)."""
+    from torch import nn
+
+    names, counts = {}, {"conv": 0, "fc": 0}
+    for module in weighted_layers(model):
+        kind = "conv" if isinstance(module, nn.Conv2d) else "fc"
         counts[kind] += 1
-        out = producer.weight.shape[0]
-        keep_n = max(1, int(round((1.0 - ratio) * out)))
-        keep = l1_keep(producer, keep_n)
-        with torch.no_grad():
-            if isinstance(producer, nn.Conv2d):
-                new_p = nn.Conv2d(producer.in_channels, keep_n, producer.kernel_size, producer.stride,
-                                  producer.padding, producer.dilation, 1, producer.bias is not None)
-            else:
-                new_p = nn.Linear(producer.in_features, keep_n, producer.bias is not None)
-            new_p.weight.copy_(producer.weight[keep])
-            if producer.bias is not None:
-                new_p.bias.copy_(producer.bias[keep])
-            # The consumer's inputs: a conv's input channels, a Linear's features (a flattened conv map gives
-            # each channel a contiguous block of H*W features, in torch's C,H,W order).
-            if isinstance(consumer, nn.Conv2d):
-                new_c = nn.Conv2d(keep_n, consumer.out_channels, consumer.kernel_size, consumer.stride,
-                                  consumer.padding, consumer.dilation, 1, consumer.bias is not None)
-                new_c.weight.copy_(consumer.weight[:, keep])
-            else:
-                per_channel = consumer.in_features // out
-                if per_channel * out != consumer.in_features:
-                    raise ConfigError(f"torch-channel: {consumer} does not take {out} channels' features")
-                cols = (keep[:, None] * per_channel + torch.arange(per_channel)[None, :]).flatten()
-                new_c = nn.Linear(keep_n * per_channel, consumer.out_features, consumer.bias is not None)
-                new_c.weight.copy_(consumer.weight[:, cols])
-            if consumer.bias is not None:
-                new_c.bias.copy_(consumer.bias)
-        modules[p], modules[c] = new_p, new_c
-        report[f"{kind}{counts[kind]}"] = {"channels_before": out, "channels_after": keep_n, "removed_ratio":
-                                           round(1 - keep_n / out, 6)}
-    return nn.Sequential(*modules).eval(), report
+        names[module] = f"{kind}{counts[kind]}"
+    return names
 
 
 def count_macs(model, input_shape: tuple[int, ...]) -> int:
@@ -145,37 +161,34 @@ class TorchChannel(Method):
     name = "torch-channel"
     family = "pruning"
     framework = "torch"
-    description = ("Structured L1 filter/neuron pruning that physically removes channels (smaller, faster dense "
-                   "model), then fine-tunes")
+    description = ("Structured L1 filter/neuron pruning on Torch-Pruning (follows residual connections): removes "
+                   "channels physically (smaller, faster dense model), then fine-tunes")
     formats = ("onnx", "tflite", "torchscript")
     Config = ChannelConfig
 
     def apply(self, model, context):
+        from importlib.metadata import version
+
         from suite.tracks.torch_models import count_params
 
         cfg: ChannelConfig = self.config
+        if context.input_dtype != "float32":
+            raise ConfigError(f"torch-channel prunes float-input vision/MLP models; track {context.track!r} takes "
+                              f"{context.input_dtype} inputs (token ids)")
         net = model.torch()
-        _check_sequential(net)
-        pairs = prunable_pairs(net)
-        if not pairs:
-            raise ConfigError("torch-channel: the model has a single weighted layer; nothing can be removed "
-                              "without changing its outputs")
-        if cfg.layer_ratio and len(cfg.layer_ratio) != len(pairs):
-            raise ConfigError(f"torch-channel.layer_ratio has {len(cfg.layer_ratio)} entries; this model has "
-                              f"{len(pairs)} prunable layers (every Conv2d/Linear but the output layer)")
-        ratios = list(cfg.layer_ratio) or [cfg.ratio] * len(pairs)
         epochs, epoch_info = resolve_epochs(cfg.epochs, context)
         lr = cfg.lr or float(context.budget.finetune_lr)
         params_before = count_params(net)[0]
         macs_before = count_macs(net, context.input_shape)
         val_before = validation_accuracy(net, context)
-        pruned, report = prune_channels(net, ratios)
+        pruned, report = prune_channels(net, context.input_shape, list(cfg.layer_ratio) or cfg.ratio)
         val_pruned = validation_accuracy(pruned, context)
         finetune(pruned, context, epochs, lr)
         params_after = count_params(pruned)[0]
         macs_after = count_macs(pruned, context.input_shape)
         info = {
-            "pruning": "structured L1 (filters / neurons removed)", "criterion": "l1", "layers": report,
+            "pruning": "structured L1 (filters / neurons removed)", "criterion": "l1",
+            "library": f"{LIBRARY} {version(LIBRARY)}", "layers": report,
             "params_before": params_before, "params_after": params_after,
             "params_ratio": round(params_after / params_before, 6),
             "macs_before": macs_before, "macs_after": macs_after, "macs_ratio": round(macs_after / macs_before, 6),

@@ -77,7 +77,16 @@ def finetune(model, context, epochs: int, lr: float, after_step: Callable[[int],
     if epochs <= 0:
         return model
     return fit(model, context.train.x, context.train.y, finetune_recipe(context, epochs, lr, seed_offset),
-               after_step=after_step)
+               after_step=after_step, augment=track_augmentation(context))
+
+
+def track_augmentation(context):
+    """The track's training augmentation (random crop/flip on CIFAR; none on MNIST/digits)."""
+    from suite.tracks import TRACKS
+
+    if context.track not in TRACKS:  # a context built by hand for a track this process does not know
+        return None
+    return TRACKS.get(context.track)().augmentation()
 
 
 def validation_accuracy(model, context) -> float:

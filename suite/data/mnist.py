@@ -1,4 +1,4 @@
-"""MNIST from the four canonical IDX .gz files."""
+"""MNIST and Fashion-MNIST from their four canonical IDX .gz files (same layout, same splits)."""
 from __future__ import annotations
 
 import gzip
@@ -30,15 +30,24 @@ def normalise(images: np.ndarray) -> np.ndarray:
     return (images.astype(np.float32) / 255.0)[:, None, :, :]
 
 
-@dataset_loader("mnist")
-def load_mnist() -> DatasetSplits:
-    card = load_card("mnist")
-    paths = {name: fetch_file("mnist", name) for name in card["files"]}
+def load_idx_dataset(dataset: str) -> DatasetSplits:
+    card = load_card(dataset)
+    paths = {name: fetch_file(dataset, name) for name in card["files"]}
     x_train = normalise(read_idx(paths["train-images-idx3-ubyte.gz"]))
     y_train = read_idx(paths["train-labels-idx1-ubyte.gz"]).astype(np.int64)
     x_test = normalise(read_idx(paths["t10k-images-idx3-ubyte.gz"]))
     y_test = read_idx(paths["t10k-labels-idx1-ubyte.gz"]).astype(np.int64)
     splits = card["splits"]
     train, val, calib = carve(x_train, y_train, splits["validation"]["size"], splits["calibration"]["size"])
-    return DatasetSplits("mnist", train, val, calib, Split(x_test, y_test),
+    return DatasetSplits(dataset, train, val, calib, Split(x_test, y_test),
                          {name: spec["sha256"] for name, spec in card["files"].items()}, card["num_classes"])
+
+
+@dataset_loader("mnist")
+def load_mnist() -> DatasetSplits:
+    return load_idx_dataset("mnist")
+
+
+@dataset_loader("fashion-mnist")
+def load_fashion_mnist() -> DatasetSplits:
+    return load_idx_dataset("fashion-mnist")

@@ -58,7 +58,7 @@ def dataset_loader(name: str):
 @lru_cache(maxsize=None)
 def load_dataset(name: str) -> DatasetSplits:
     # Import the loader modules lazily so that `slimbench list` does not read any data.
-    from suite.data import digits, mnist  # noqa: F401
+    from suite.data import cifar10, digits, mnist  # noqa: F401
     try:
         from suite.data import sst2  # noqa: F401  (optional text track)
     except ImportError:

@@ -24,7 +24,7 @@ CARDS_DIR = REPO_ROOT / "reproductions"
 CARD_KEYS = ("name", "title", "citation", "table", "setup", "expected", "tolerance")
 
 # Modules whose import registers runners (kept lazy: `slimbench list` must not import torch).
-RUNNER_MODULES = ["suite.reproduce.han2015", "suite.reproduce.hinton2015"]
+RUNNER_MODULES = ["suite.reproduce.han2015", "suite.reproduce.hinton2015", "suite.reproduce.mlperf_tiny"]
 
 PAPERS: dict[str, Callable] = {}
 _loaded = False

@@ -43,6 +43,9 @@ class Track:
     train_threads: ClassVar[int] = 2
     # Extra architectures a method may build (e.g. distillation students/teachers): name -> builder.
     architectures: ClassVar[dict[str, Callable[[], Any]]] = {}
+    # Training-time augmentation of the reference recipe (None: none). Track.fit and pruning fine-tuning use it,
+    # so every model trained on the track sees the same data distribution.
+    augment_pad: ClassVar[int | None] = None
 
     # -- architecture -------------------------------------------------------------------------
     def build_torch(self):
@@ -62,11 +65,19 @@ class Track:
         Methods that train a network from scratch (distillation students) use this, so a track whose
         models need their own loop (the Transformer's length-bucketed AdamW) trains them with it."""
         from suite.tracks.training import fit
-        return fit(model, x, y, recipe, loss_fn=loss_fn)
+        return fit(model, x, y, recipe, loss_fn=loss_fn, augment=self.augmentation())
+
+    def augmentation(self):
+        """The recipe's batch augmentation (a callable for `training.fit`), or None."""
+        if self.augment_pad is None:
+            return None
+        from suite.tracks.training import random_crop_flip
+        return random_crop_flip(self.augment_pad)
 
     def training_loop_info(self) -> dict[str, Any]:
         """What `fit` does beyond the recipe's fields, for records (empty: the generic loop)."""
-        return {}
+        augment = self.augmentation()
+        return {} if augment is None else {"augmentation": augment.description}
 
     # -- data -------------------------------------------------------------------------------
     def load_splits(self):

@@ -24,9 +24,10 @@ def train_reference(track: Track, out_dir=None) -> dict:
         torch.manual_seed(track.recipe.seed)
         model = track.build_torch()
         start = time.time()
-        fit(model, splits.train.x, splits.train.y, track.recipe, progress=True)
+        fit(model, splits.train.x, splits.train.y, track.recipe, progress=True, augment=track.augmentation())
         seconds = time.time() - start
-    return save_reference(track, model, splits, out_dir, recipe=asdict(track.recipe), seconds=seconds,
+    recipe = asdict(track.recipe) | track.training_loop_info()
+    return save_reference(track, model, splits, out_dir, recipe=recipe, seconds=seconds,
                           packages=["torch", "numpy"])
 
 

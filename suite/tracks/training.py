@@ -52,11 +52,32 @@ def make_optimizer(params, recipe: TrainRecipe):
     return torch.optim.SGD(params, lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay)
 
 
+def random_crop_flip(pad: int = 4):
+    """Augmentation for small images (the standard CIFAR recipe): zero-pad by `pad`, crop back at a random
+    offset, flip left-right with probability 1/2. Seeded by the training loop's numpy generator."""
+    def augment(xb, rng: np.random.Generator):
+        import torch
+        import torch.nn.functional as F
+
+        n, _, h, w = xb.shape
+        padded = F.pad(xb, (pad, pad, pad, pad))
+        dy, dx = rng.integers(0, 2 * pad + 1, size=n), rng.integers(0, 2 * pad + 1, size=n)
+        flip = rng.random(n) < 0.5
+        out = torch.empty_like(xb)
+        for i in range(n):
+            crop = padded[i, :, dy[i]:dy[i] + h, dx[i]:dx[i] + w]
+            out[i] = crop.flip(-1) if flip[i] else crop
+        return out
+    augment.description = f"random crop (zero pad {pad}) + horizontal flip"
+    return augment
+
+
 def fit(model, x: np.ndarray, y: np.ndarray, recipe: TrainRecipe,
         loss_fn: Callable | None = None, after_step: Callable[[int], None] | None = None,
-        progress: bool = False):
+        progress: bool = False, augment: Callable | None = None):
     """Train `model` in place. loss_fn(model, xb, yb) -> scalar loss (default: cross-entropy).
-    after_step(global_step) runs after each optimiser step (pruning masks, schedules)."""
+    after_step(global_step) runs after each optimiser step (pruning masks, schedules).
+    augment(xb, rng) -> xb transforms each training batch (the track's augmentation, e.g. random crop/flip)."""
     import torch
     import torch.nn.functional as F
 
@@ -82,7 +103,8 @@ def fit(model, x: np.ndarray, y: np.ndarray, recipe: TrainRecipe,
         for i in range(steps_per_epoch):
             idx = order[i * recipe.batch_size:(i + 1) * recipe.batch_size]
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model, xt[idx], yt[idx])
+            xb = xt[idx] if augment is None else augment(xt[idx], rng)
+            loss = loss_fn(model, xb, yt[idx])
             loss.backward()
             optimizer.step()
             if scheduler is not None:

@@ -144,24 +144,45 @@ def test_channel_surgery_is_exact_for_dead_channels(arch):
     """Zero the weakest channels (weights and bias): removing them must not change any output."""
     import torch
 
-    from methods.pruning.channel import prune_channels, prunable_pairs
+    from methods.pruning.channel import prune_channels, weighted_layers
     from suite.tracks.torch_models import lenet5_caffe, mlp
 
     torch.manual_seed(0)
     net = mlp([64, 32, 16, 10]) if arch == "mlp" else lenet5_caffe(8, 12, 20)
-    shape = (4, 64) if arch == "mlp" else (4, 1, 28, 28)
+    shape = (64,) if arch == "mlp" else (1, 28, 28)
     with torch.no_grad():
-        for p, _ in prunable_pairs(net):
-            layer = net[p]
+        for layer in weighted_layers(net)[:-1]:
             n = layer.weight.shape[0]
             dead = torch.randperm(n)[: n // 2]
             layer.weight[dead] = 0
             layer.bias[dead] = 0
-    x = torch.randn(shape)
-    pruned, report = prune_channels(net, [0.5] * len(prunable_pairs(net)))
+    x = torch.randn((4, *shape))
+    with torch.no_grad():
+        expected = net(x)
+    pruned, report = prune_channels(net, shape, 0.5)
     assert all(r["channels_after"] == r["channels_before"] // 2 for r in report.values())
     with torch.no_grad():
-        assert torch.allclose(net(x), pruned(x), atol=1e-5)
+        assert torch.allclose(expected, pruned(x), atol=1e-5)
+
+
+def test_channel_follows_residual_connections():
+    """Torch-Pruning prunes a ResNet-8 stack's channels as one group (both sides of each addition), keeps the
+    output layer whole, and the result is the half-width network with a quarter of the MACs."""
+    import torch
+
+    from methods.pruning.channel import count_macs, prune_channels
+    from suite.tracks.resnet8 import resnet8
+    from suite.tracks.torch_models import count_params
+
+    torch.manual_seed(0)
+    net = resnet8().eval()
+    macs = count_macs(net, (3, 32, 32))
+    pruned, report = prune_channels(net, (3, 32, 32), 0.5)
+    assert [r["channels_after"] for r in report.values()] == [8, 8, 8, 16, 16, 16, 32, 32, 32]
+    assert pruned.fc.out_features == 10 and pruned.fc.in_features == 32
+    assert count_params(pruned)[0] == count_params(resnet8((8, 16, 32)))[0]
+    assert count_macs(pruned, (3, 32, 32)) / macs == pytest.approx(0.26, abs=0.01)
+    assert pruned(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
 
 
 def test_channel_prunes_and_exports(method_context):
