@@ -144,8 +144,8 @@ class Session:
     def _base_record(self, spec: RunSpec, track, method_cls) -> dict:
         splits_sha = {}
         try:
-            from suite.data.fetch import load_card
-            splits_sha = {n: s["sha256"] for n, s in load_card(track.dataset)["files"].items()}
+            from suite.data.fetch import card_checksums
+            splits_sha = card_checksums(track.dataset)
         except SlimBenchError:
             pass
         return {
