@@ -1,9 +1,11 @@
 """System set-up the test suite needs beyond the venv (run by `make test` before pytest).
 
-Today that is one thing: Debian's `chromium`, for the leaderboard's end-to-end test
-(tests/leaderboard/test_e2e.py). The script is idempotent (nothing happens when a browser is already
-there) and never fails the test run: when it cannot install (not root, no apt-get, no network) it
-says why and exits 0, and the e2e test then skips naming the missing browser.
+Two Debian packages: `chromium`, for the leaderboard's end-to-end test (tests/leaderboard/test_e2e.py),
+and `bubblewrap`, the sandbox submitted methods run in (suite/submission/sandbox.py; the submission
+tests need it). The script is idempotent (nothing happens when they are already there) and never
+fails the test run: when it cannot install (not root, no apt-get, no network) it says why and exits 0;
+the e2e test then skips naming the missing browser, and the sandbox tests skip naming the missing
+bwrap — except under CI=true, where they fail instead (CI must prove the sandbox).
 """
 from __future__ import annotations
 
@@ -56,10 +58,34 @@ def install_chromium() -> tuple[str | None, str]:
     return found, (f"installed chromium: {found}" if found else "apt-get succeeded but no chromium binary found")
 
 
+def install_bubblewrap() -> tuple[str | None, str]:
+    """(path, message): bwrap's path when present or installed, else None and the reason."""
+    found = shutil.which("bwrap")
+    if found:
+        return found, f"bubblewrap present: {found}"
+    if shutil.which("apt-get") is None:
+        return None, "apt-get not found; install bubblewrap yourself (submitted methods cannot run without it)"
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        return None, "not root; run `sudo apt-get install -y bubblewrap` (submitted methods cannot run without it)"
+    try:
+        install = _apt("install", "-y", "--no-install-recommends", "bubblewrap")
+        if install.returncode != 0:
+            _apt("update")
+            install = _apt("install", "-y", "--no-install-recommends", "bubblewrap")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"apt-get install bubblewrap failed: {exc}"
+    if install.returncode != 0:
+        tail = (install.stderr or install.stdout).strip().splitlines()[-3:]
+        return None, "apt-get install bubblewrap failed: " + " | ".join(tail)
+    found = shutil.which("bwrap")
+    return found, (f"installed bubblewrap: {found}" if found else "apt-get succeeded but no bwrap binary found")
+
+
 def main() -> int:
-    path, message = install_chromium()
-    print(f"setup_test_env: {message}", file=sys.stderr if path is None else sys.stdout)
-    return 0  # never fail the run; the e2e test skips with the reason when the browser is missing
+    for install in (install_chromium, install_bubblewrap):
+        path, message = install()
+        print(f"setup_test_env: {message}", file=sys.stderr if path is None else sys.stdout)
+    return 0  # never fail the run; the tests that need a missing tool skip with the reason
 
 
 if __name__ == "__main__":

@@ -193,7 +193,7 @@ def command(scratch: Path, argv: list[str], env: dict[str, str], mounts: Mounts 
     args += ["--bind", str(scratch), str(INSIDE)]
     for host, inside in mounts.read_only:
         args += ["--ro-bind", str(host), str(inside)]
-    args += ["--chdir", str(INSIDE), "--clearenv"]
+    args += ["--remount-ro", "/", "--chdir", str(INSIDE), "--clearenv"]  # the root itself: read-only too
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
     return [*args, "--", *argv]

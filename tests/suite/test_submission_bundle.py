@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 from pathlib import Path
 
@@ -12,11 +13,17 @@ import pytest
 from suite.cli import main
 from suite.measure.latency import LatencySettings
 from suite.records.store import content_id
+from suite.submission import sandbox
 from suite.submission.bundle import MANIFEST, BundleError, load_bundle, sha256_bytes
 from suite.submission.ingest import ingest
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "submission" / "neuron_prune.py"
 SPEC = f"{EXAMPLE}:NeuronPrune"
+
+# Submitted code runs only in the bubblewrap sandbox (tests/setup_test_env.py installs it). Without it these
+# tests skip and say so, except under CI, which must prove the sandbox.
+pytestmark = pytest.mark.skipif(sandbox.unavailable_reason() is not None and not os.environ.get("CI"),
+                                reason=f"no sandbox here: {sandbox.unavailable_reason()}")
 # Longer than QUICK: the reproduction compares speedup ratios of this bundle's runs.
 SETTINGS = LatencySettings(warmup=10, min_queries=200, min_seconds=0.2, rounds=4, offline_min_batches=20,
                            offline_min_seconds=0.2)
@@ -218,3 +225,67 @@ def test_not_a_bundle_is_a_clear_error(tmp_path, capsys):
     assert main(["ingest", str(tmp_path / "x"), "--store", str(tmp_path / "store")]) == 2
     assert "no manifest.json" in capsys.readouterr().err
     assert not (tmp_path / "store").exists()
+
+
+# -- issue 13: what a bundle may not carry ---------------------------------------------------------------
+
+def test_a_bundle_taking_over_a_builtin_row_is_refused(bundle, tmp_path):
+    """Issue 13 case 4: a re-hashed bundle naming itself ort-int8-dynamic, with verdict.passed and a 2099 date."""
+    d = unpack(bundle, tmp_path / "b")
+
+    def forge(r):
+        r["config"]["method"] = "ort-int8-dynamic"
+        r["created_utc"] = "2099-01-01T00:00:00Z"
+        r["verdict"] = {"passed": True, "of": r.get("id"), "checks": []}
+    edit_record(d, forge)
+    manifest = json.loads((d / MANIFEST).read_text())
+    manifest["method"]["spec"] = "ort-int8-dynamic"
+    (d / MANIFEST).write_text(json.dumps(manifest))
+    rehash(d)
+    message = refused(d, tmp_path, "takes the name of a built-in method")
+    assert "carries verdict" in message and "is in the future" in message
+
+
+def test_an_entry_point_name_must_be_namespaced(bundle, tmp_path):
+    d = unpack(bundle, tmp_path / "b")
+    edit_record(d, lambda r: r["config"].update(method="prune"))
+    manifest = json.loads((d / MANIFEST).read_text())
+    manifest["method"]["spec"] = "prune"
+    (d / MANIFEST).write_text(json.dumps(manifest))
+    rehash(d)
+    refused(d, tmp_path, "is not namespaced")
+
+
+def test_nan_in_a_bundle_record_is_refused(bundle, tmp_path):
+    """Issue 13 case 10: a NaN accuracy compares false against the gate, so it would pass it."""
+    import hashlib
+
+    d = unpack(bundle, tmp_path / "b")
+    (path,) = (d / "records").glob("*.json")
+    record = json.loads(path.read_text())
+    record["results"]["accuracy"] = float("nan")
+    body = {k: v for k, v in record.items() if k != "id"}
+    record["id"] = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"),
+                                             ensure_ascii=False).encode()).hexdigest()[:16]
+    path.unlink()
+    (d / "records" / f"{record['id']}.json").write_text(json.dumps(record))
+    manifest = json.loads((d / MANIFEST).read_text())
+    manifest["records"] = [record["id"]]
+    manifest["files"] = {str(p.relative_to(d)): sha256_bytes(p.read_bytes())
+                         for p in sorted(d.rglob("*")) if p.is_file() and p.name != MANIFEST}
+    (d / MANIFEST).write_text(json.dumps(manifest))
+    refused(d, tmp_path, "NaN is not a finite number")
+
+
+def test_a_nan_accuracy_gate_is_refused(bundle, tmp_path):
+    with pytest.raises(BundleError, match="accuracy gate nan is not a finite fraction"):
+        ingest(bundle, tmp_path / "store", min_relative_accuracy=float("nan"))
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_huge_bundle_record_is_refused(bundle, tmp_path):
+    """Issue 13 case 10: a small (compressed) bundle must not become a huge record."""
+    d = unpack(bundle, tmp_path / "b")
+    edit_record(d, lambda r: r["results"]["method_info"].update(blob="x" * (2 << 20)))
+    rehash(d)
+    refused(d, tmp_path, "over the 1048576-byte cap on a record")

@@ -2,6 +2,7 @@
 goes on, and every file that was in the store before is byte-identical afterwards (no partial files)."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -10,9 +11,15 @@ import pytest
 from suite.harness import RunSpec, Session
 from suite.measure.latency import QUICK
 from suite.records.store import validate
+from suite.submission import sandbox
 from suite.submission.isolation import IsolationSettings
 
 HOSTILE = Path(__file__).with_name("hostile_methods.py")
+
+# Submitted code runs only in the bubblewrap sandbox (tests/setup_test_env.py installs it). Without it these
+# tests skip and say so, except under CI, which must prove the sandbox.
+pytestmark = pytest.mark.skipif(sandbox.unavailable_reason() is not None and not os.environ.get("CI"),
+                                reason=f"no sandbox here: {sandbox.unavailable_reason()}")
 
 
 BOOKKEEPING = (".slimbench-store.lock", ".slimbench-store.journal")  # the store's lock and journal
@@ -38,7 +45,7 @@ def session(tmp_path, seeded_store, monkeypatch):
     shutil.copytree(seeded_store, tmp_path / "store")
     shutil.copytree(seeded_store, tmp_path / "results")
     return Session(tmp_path / "store", settings=QUICK, workdir=tmp_path / "work", measure_memory=False,
-                   isolation=IsolationSettings(wall_time_s=60, extra_guard_dirs=(tmp_path / "results",)))
+                   isolation=IsolationSettings(wall_time_s=300, extra_guard_dirs=(tmp_path / "results",)))
 
 
 def run_hostile(session, cls: str, **isolation):
@@ -62,8 +69,9 @@ def run_hostile(session, cls: str, **isolation):
 
 def test_reading_the_test_split_fails_in_the_worker(session):
     record = run_hostile(session, "ReadsTestSplit")
-    assert record["error"]["type"] == "TestSplitAccessError"
-    assert "test split" in record["error"]["message"]
+    # the sandbox has no dataset at all (scikit-learn's bundled digits file is hidden too)
+    assert "No such file or directory" in record["error"]["message"]
+    assert "digits.csv.gz" in record["error"]["message"]
     assert "Traceback" in record["error"]["traceback"]  # the worker's traceback travels with it
 
 
@@ -91,11 +99,21 @@ def test_a_crashing_worker_is_a_failed_record(session):
     assert "exited with status 3" in record["error"]["message"]
 
 
-def test_writing_to_the_store_is_undone_and_fails_the_run(session):
-    record = run_hostile(session, "WritesToStore")
-    assert record["error"]["type"] == "StoreTamperingError"
-    assert "modified the record store" in record["error"]["message"]
-    assert "restored" in record["error"]["message"]
+def test_writing_to_the_store_reaches_only_the_sandbox(session):
+    """The method looks for the store everywhere it could guess (cwd, the parent's cwd through /proc): inside
+    the sandbox there is none, so its only 'success' is a directory in its own scratch dir. The record is ok
+    (the method did nothing wrong that it could do), and run_hostile-style checks show the stores untouched.
+    Undoing real store writes is tested on the guard itself (test_records_hardening.py)."""
+    before = {root: store_bytes(root) for root in (session.store.root, *session.isolation.extra_guard_dirs)}
+    record = session.run(RunSpec("digits-mlp", f"{HOSTILE}:WritesToStore", "cpu"))
+    assert record["status"] == "ok", record.get("error")
+    # /proc/1/cwd is bwrap's reaper's working directory: /sandbox as well; the root file system is read-only
+    assert set(record["results"]["method_info"]["wrote_to"]) <= {"/sandbox/results", "/proc/1/cwd/results",
+                                                                 "/proc/1/cwd/store"}
+    for root, files in before.items():
+        after = store_bytes(root)
+        assert {k: after[k] for k in files} == files
+        assert set(after) - set(files) <= {f"{record['id']}.json"}
 
 
 def test_the_network_is_unreachable(session):

@@ -32,7 +32,8 @@ HOSTILE = Path(__file__).with_name("hostile_methods.py")
 MARKER = "slimbench-hostile-marker"
 BOOKKEEPING = (".slimbench-store.lock", ".slimbench-store.journal")
 
-pytestmark = pytest.mark.skipif(sandbox.unavailable_reason() is not None,
+# Without bubblewrap these tests skip and say so, except under CI, which must prove the sandbox.
+pytestmark = pytest.mark.skipif(sandbox.unavailable_reason() is not None and not os.environ.get("CI"),
                                 reason=f"no sandbox here: {sandbox.unavailable_reason()}")
 
 
@@ -105,7 +106,7 @@ def env(tmp_path, seeded_store, monkeypatch):
               "data_files": data_files, "port": listener.getsockname()[1]}
     ns = SimpleNamespace(tmp=tmp_path, store=store, attack=attack, listener=listener,
                          session=Session(store, settings=QUICK, workdir=tmp_path / "work", measure_memory=False,
-                                         isolation=IsolationSettings(wall_time_s=60)))
+                                         isolation=IsolationSettings(wall_time_s=300)))
     ns.hostile = hostile_copy(tmp_path, attack)
     yield ns
     listener.close()
@@ -115,7 +116,7 @@ def run_hostile(env, cls: str, target: str = "cpu", params=None, attack: dict | 
     """Run one attack; check the store and the repository; return the run's record."""
     spec_file = hostile_copy(env.tmp / "variant", {**env.attack, **attack}) if attack else env.hostile
     if isolation:
-        env.session.isolation = IsolationSettings(**{"wall_time_s": 60, **isolation})
+        env.session.isolation = IsolationSettings(**{"wall_time_s": 300, **isolation})
     store_before, repo_before = store_bytes(env.store), repo_fingerprint()
     record = env.session.run(RunSpec("digits-mlp", f"{spec_file}:{cls}", target, params=params or {}))
     validate(record)
@@ -167,9 +168,9 @@ def test_torchscript_from_file_cannot_reach_the_store(env):
 
 def test_an_endless_onnx_loop_is_killed_at_the_wall_time(env):
     start = time.monotonic()
-    error = failed(run_hostile(env, "OnnxEndlessLoop", wall_time_s=8), "measure")
+    error = failed(run_hostile(env, "OnnxEndlessLoop", wall_time_s=40), "measure")
     assert error["type"] == "MethodTimeoutError" and "its sandbox was killed" in error["message"]
-    assert time.monotonic() - start < 60
+    assert time.monotonic() - start < 300
 
 
 def test_an_onnx_graph_cannot_allocate_beyond_the_memory_budget(env):
@@ -202,7 +203,7 @@ def test_setsid_children_die_with_the_sandbox(env):
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        error = failed(run_hostile(env, "SetsidChildren", wall_time_s=15, attack={"children": 8}), "method")
+        error = failed(run_hostile(env, "SetsidChildren", wall_time_s=40, attack={"children": 8}), "method")
     finally:
         stop.set()
         watcher.join()
