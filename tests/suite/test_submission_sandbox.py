@@ -142,6 +142,7 @@ def test_import_time_tampering_finds_no_store(env):
     assert "No such file or directory" in error["message"]
 
 
+@pytest.mark.slow  # a variant of a case the fast run covers; `make test-slow`
 def test_tampering_during_apply_finds_no_store(env):
     error = failed(run_hostile(env, "TampersWithStore"), "method")
     assert "No such file or directory" in error["message"] and env.attack["store"] in error["message"]
@@ -168,11 +169,12 @@ def test_torchscript_from_file_cannot_reach_the_store(env):
 
 def test_an_endless_onnx_loop_is_killed_at_the_wall_time(env):
     start = time.monotonic()
-    error = failed(run_hostile(env, "OnnxEndlessLoop", wall_time_s=40), "measure")
+    error = failed(run_hostile(env, "OnnxEndlessLoop", wall_time_s=20), "measure")
     assert error["type"] == "MethodTimeoutError" and "its sandbox was killed" in error["message"]
     assert time.monotonic() - start < 300
 
 
+@pytest.mark.slow  # a variant of a case the fast run covers; `make test-slow`
 def test_an_onnx_graph_cannot_allocate_beyond_the_memory_budget(env):
     error = failed(run_hostile(env, "OnnxHugeAllocation", memory_mb=2048), "measure")
     assert error["type"] in ("SubmittedMethodError", "MethodCrashedError", "MethodMemoryError")
@@ -181,8 +183,9 @@ def test_an_onnx_graph_cannot_allocate_beyond_the_memory_budget(env):
 
 # -- 5. the test split: attribute, thread, files ---------------------------------------------------------
 
-@pytest.mark.parametrize("cls", ["ReadsTestSplitAttribute", "ReadsTestSplitFromThread", "ReadsTestSplitFiles",
-                                 "ReadsTestSplit"])
+@pytest.mark.parametrize("cls", [pytest.param("ReadsTestSplitAttribute", marks=pytest.mark.slow),
+                                 pytest.param("ReadsTestSplitFromThread", marks=pytest.mark.slow),
+                                 "ReadsTestSplitFiles"])
 def test_the_test_split_does_not_exist_in_the_sandbox(env, cls):
     error = failed(run_hostile(env, cls), "method")
     assert error["type"] in ("ChecksumError", "DatasetUnavailableError", "SubmittedMethodError",
@@ -203,7 +206,7 @@ def test_setsid_children_die_with_the_sandbox(env):
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        error = failed(run_hostile(env, "SetsidChildren", wall_time_s=40, attack={"children": 8}), "method")
+        error = failed(run_hostile(env, "SetsidChildren", wall_time_s=20, attack={"children": 8}), "method")
     finally:
         stop.set()
         watcher.join()
@@ -262,7 +265,7 @@ def test_a_concurrent_builtin_run_keeps_its_record(env):
 
 # -- 8. the network: raw sockets and subprocesses ----------------------------------------------------------
 
-@pytest.mark.parametrize("cls", ["RawSocketNetwork", "SubprocessNetwork"])
+@pytest.mark.parametrize("cls", ["RawSocketNetwork", pytest.param("SubprocessNetwork", marks=pytest.mark.slow)])
 def test_no_network_reaches_this_machine(env, cls):
     error = failed(run_hostile(env, cls), "method")
     assert "Connection refused" in error["message"] or "ConnectionRefusedError" in error["message"]
@@ -291,11 +294,13 @@ def test_markup_in_what_a_method_says_about_itself_is_refused(env):
     assert store_bytes(env.store) == store_before
 
 
+@pytest.mark.slow  # a variant of a case the fast run covers; `make test-slow`
 def test_a_huge_record_is_refused(env):
     error = failed(run_hostile(env, "HugeInfo"), "method")
     assert "over the 65536-byte cap" in error["message"]
 
 
+@pytest.mark.slow  # a variant of a case the fast run covers; `make test-slow`
 def test_nan_in_the_method_facts_fails_the_run(env):
     error = failed(run_hostile(env, "NaNInfo"), "method")
     assert "not finite" in error["message"]
@@ -306,6 +311,7 @@ def test_nan_parameter_fails_the_run(env):
     assert "not a finite number" in error["message"]
 
 
+@pytest.mark.slow  # a variant of a case the fast run covers; `make test-slow`
 def test_nan_determinism_tolerance_is_refused(env):
     error = failed(run_hostile(env, "Raises", check_determinism=True, determinism_tol=float("nan")), "method")
     assert error["type"] == "NonFiniteError"
