@@ -1,22 +1,20 @@
-"""Run a submitted method in a separate process (`python -m suite.submission.worker`).
+"""Run a submitted method, and measure what it produced, in sandboxed worker processes
+(`python -m suite.submission.worker` inside bubblewrap: suite.submission.sandbox).
 
-The worker gets a fresh scratch directory (outside the store and the working directory) holding the
-request, the train/validation/calibration arrays as .npy files and the method's source file; it runs
-with the track budget's wall-time (killed when over) and memory (RLIMIT_AS) limits, a minimal
-environment (no SLIMBENCH_DATA, HOME inside the scratch directory, proxies pointing nowhere,
-internet sockets disabled) and hands back artifact files plus a JSON description (never pickle).
-Every way it can fail becomes an exception with a clear message, so the harness writes a failed
-record and the session goes on."""
+Each worker gets a fresh scratch directory, the sandbox's /sandbox: the request, the train/validation/
+calibration arrays as .npy files and the method's source file (all read-only), or for a measurement the
+artifact, the session's fp32 baseline artifact and the test *inputs* (read-only; the labels stay here).
+It runs with the track budget's wall-time (the whole sandbox is killed when over) and memory limits and
+hands back files plus a JSON description (never pickle). Every way it can fail becomes an exception
+with a clear message, so the harness writes a failed record and the session goes on."""
 from __future__ import annotations
 
 import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -222,11 +222,13 @@ class PidsCgroup:
                 pass
         for base in candidates:
             for stale in base.glob("slimbench-sandbox-*"):  # left by a harness that was killed: empty by now
-                try:
-                    stale.rmdir()
-                except OSError:
-                    pass
-            path = base / f"slimbench-sandbox-{uuid.uuid4().hex[:12]}"
+                owner = stale.name.split("-")[2]
+                if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+                    try:
+                        stale.rmdir()
+                    except OSError:
+                        pass
+            path = base / f"slimbench-sandbox-{os.getpid()}-{uuid.uuid4().hex[:12]}"
             try:
                 path.mkdir()
             except OSError:
