@@ -12,7 +12,7 @@ export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 PORT ?= 8501
 
-.PHONY: run test test-slow bench venv leaderboard clean
+.PHONY: run test test-slow bench bench-leaderboard screenshots venv leaderboard clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,16 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/slimbench bench harness
+
+## The leaderboard at 20,000 generated records, driven in headless Chromium (figures: docs/leaderboard.md).
+bench-leaderboard: $(STAMP)
+	$(BIN)/python tests/setup_test_env.py
+	$(BIN)/slimbench bench leaderboard --json .benchmarks/leaderboard.json
+
+## Regenerate the README / docs screenshots (docs/img/*.png) from the app over the published records.
+screenshots: $(STAMP)
+	$(BIN)/python tests/setup_test_env.py
+	$(BIN)/python -m leaderboard.browser --out docs/img
 
 leaderboard: $(STAMP)
 	$(BIN)/slimbench leaderboard --port $(PORT)

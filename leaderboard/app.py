@@ -36,6 +36,8 @@ from leaderboard import pareto  # noqa: E402
 VIEWS = {"Board": "board", "All rows": "rows", "Pareto": "pareto", "Entry": "entry", "Compare": "compare",
          "Papers": "papers"}
 SLUG_VIEW = {slug: name for name, slug in VIEWS.items()}
+BOARD_TOP = 25             # rows per (track, target) table on the Board; the All rows view has every one
+BOARD_OPEN = 8             # (track, target) tables drawn open; more are collapsed (a browser draws each grid)
 MAX_PICKER_OPTIONS = 2000  # the Entry / Compare pickers list at most this many (best-ranked) filtered rows
 
 # URL parameter -> (session key, frame column, sidebar label)
@@ -322,12 +324,19 @@ def board_columns(compact: bool, flat: bool = False) -> dict:
     return columns
 
 
-def _table(rows, filter_pairs, compact: bool, flat: bool):
-    table = data.ranked(rows).copy()
-    table["badge"] = [badge(ok, bad) for ok, bad in zip(table["reproductions"], table["failed_reproductions"])]
-    table["link"] = [entry_link(i, filter_pairs) for i in table["id"]]
-    table["date"] = table["date"].str.replace("T", " ").str.rstrip("Z")
+def _table(rows, filter_pairs, compact: bool, flat: bool, limit: int | None = None):
+    """The rows to show, ranked (the best `limit` when given), with badge, date and entry link columns."""
     columns = board_columns(compact, flat)
+    needed = [c for c in columns if c not in ("badge", "link")] + ["id", "reproductions", "failed_reproductions"]
+    table = data.ranked(rows[list(dict.fromkeys([*needed, "accuracy_pct"]))])
+    if limit is not None:
+        table = table.head(limit)
+    table = table.copy()
+    table["badge"] = [badge(ok, bad) for ok, bad in zip(table["reproductions"], table["failed_reproductions"])]
+    suffix = urllib.parse.urlencode(filter_pairs)
+    suffix = f"&{suffix}" if suffix else ""
+    table["link"] = [f"?view=entry&id={i}{suffix}" for i in table["id"]]  # ids are hex: nothing to quote
+    table["date"] = table["date"].str.replace("T", " ").str.rstrip("Z")
     return table, columns
 
 
@@ -366,24 +375,21 @@ def _go_compare() -> None:
     st.session_state["view"] = "Compare"
 
 
-def compare_bar() -> None:
+def actions(rows) -> None:
+    """Compare selected, and one 'Download filtered' pair: every filtered row with track and target, readable
+    headers, rounded numbers and absolute entry links (built only when clicked)."""
     chosen = selected_ids()
-    st.button(f"Compare selected ({len(chosen)})", key="compare_selected", on_click=_go_compare,
-              disabled=len(chosen) < 2, type="primary",
-              help="select two or more rows (the boxes left of each row), then compare them side by side")
-
-
-def downloads(rows, filter_pairs) -> None:
-    """One 'Download filtered' pair: every filtered row with track and target, readable headers, rounded
-    numbers and absolute entry links (built only when clicked)."""
+    compare, left, right, _ = st.columns([1, 1, 1, 1.5], vertical_alignment="center")
+    compare.button(f"Compare selected ({len(chosen)})", key="compare_selected", on_click=_go_compare,
+                   disabled=len(chosen) < 2, type="primary", width="stretch",
+                   help="select two or more rows (the boxes left of each row), then compare them side by side")
     base = base_url()
-    left, right, _ = st.columns([1, 1, 4])
     left.download_button("Download filtered (CSV)", lambda: data.export_csv(rows, base),
                          file_name="slimbench-leaderboard.csv", mime="text/csv", key="download_csv",
-                         icon=":material/download:")
+                         icon=":material/download:", width="stretch")
     right.download_button("Download filtered (JSON)", lambda: data.export_json(rows, base),
                           file_name="slimbench-leaderboard.json", mime="application/json", key="download_json",
-                          icon=":material/download:")
+                          icon=":material/download:", width="stretch")
 
 
 def _board_header(df, rows, hidden, filters) -> bool:
@@ -405,14 +411,31 @@ def board(df, filters: data.Filters, filter_pairs, compact: bool) -> None:
                "select rows to compare them.")
     rows, hidden = data.board_rows(df, filters)
     if _board_header(df, rows, hidden, filters):
-        compare_bar()
-        downloads(rows, filter_pairs)
-    for (track, target), group in rows.groupby(["track", "target"], sort=True):
-        st.subheader(f"{plain(track)} · {plain(target)}")
+        actions(rows)
+    wanted = [*board_columns(compact), "track", "target", "runtime", "id", "reproductions", "failed_reproductions",
+              "accuracy_pct", "date"]
+    needed = [c for c in dict.fromkeys(wanted) if c in rows.columns]  # slice first: 20k rows x 60 columns
+    groups = list((rows[needed] if needed else rows).groupby(["track", "target"], sort=True))
+    if len(groups) > BOARD_OPEN:
+        st.caption(f"{len(groups)} track · target tables: the first {BOARD_OPEN} are open, the others one click "
+                   "away (or filter a track / target).")
+    for n, ((track, target), group) in enumerate(groups):
         runtimes = ", ".join(sorted(set(group["runtime"]) - {""}))
-        st.caption(f"runtime: {plain(runtimes or 'unknown')} · {len(group)} entr{'y' if len(group) == 1 else 'ies'}")
-        table, columns = _table(group, filter_pairs, compact, flat=False)
-        selectable_table(table, columns, key=f"board_{track}_{target}")
+        shown = f"the {BOARD_TOP} best of " if len(group) > BOARD_TOP else ""
+        caption = (f"runtime: {plain(runtimes or 'unknown')} · {shown}{len(group)} "
+                   f"entr{'y' if len(group) == 1 else 'ies'}" + (" — *All rows* lists every one" if shown else ""))
+        if n < BOARD_OPEN:
+            st.subheader(f"{plain(track)} · {plain(target)}")
+            st.caption(caption)
+            table, columns = _table(group, filter_pairs, compact, flat=False, limit=BOARD_TOP)
+            selectable_table(table, columns, key=f"board_{track}_{target}")
+            continue
+        best = data.ranked(group).iloc[0]
+        with st.expander(f"{plain(track)} · {plain(target)} — {len(group)} entr{'y' if len(group) == 1 else 'ies'}, "
+                         f"best {plain(best['method'])} {_fmt(best['speedup'], '.2f', '×')}"):
+            st.caption(caption)
+            table, columns = _table(group, filter_pairs, compact, flat=False, limit=BOARD_TOP)
+            selectable_table(table, columns, key=f"board_{track}_{target}")
     failed = data.failed_rows(df, filters)
     if not failed.empty:
         with st.expander(f"Failed runs ({len(failed)}) — not ranked"):
@@ -427,8 +450,7 @@ def flat_view(df, filters: data.Filters, filter_pairs, compact: bool) -> None:
     rows, hidden = data.board_rows(df, filters)
     if not _board_header(df, rows, hidden, filters):
         return
-    compare_bar()
-    downloads(rows, filter_pairs)
+    actions(rows)
     st.caption(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
     table, columns = _table(rows, filter_pairs, compact, flat=True)
     selectable_table(table, columns, key="flat_table")
@@ -582,6 +604,15 @@ def reproductions_section(df, row, filter_pairs) -> None:
         st.caption("Nobody has reproduced this entry yet: `slimbench reproduce " + row["id"] + "` re-runs it from "
                    "its configuration and seed and writes a verdict record.")
         return
+    if len(found) <= 20:  # a short list reads better than a table (and a browser test can read it)
+        lines = []
+        for _, rep in found.iterrows():
+            verdict = "✓ passed" if rep["confirms"] else "✗ failed"
+            who = f" by {plain(rep['submitter'])}" if rep["submitter"] else ""
+            lines.append(f"- {verdict} · {plain(rep['date'].replace('T', ' ').rstrip('Z'))} UTC{who} · on "
+                         f"{plain(rep['hardware'])} · commit {plain(rep['commit'] or '–')} · "
+                         f"[record {rep['id'][:8]}]({entry_link(rep['id'], filter_pairs)})")
+        st.markdown("\n".join(lines))
     table = pd.DataFrame({
         "verdict": ["✓ passed" if c else "✗ failed" for c in found["confirms"]],
         "date (UTC)": found["date"].str.replace("T", " ").str.rstrip("Z"),
@@ -590,8 +621,10 @@ def reproductions_section(df, row, filter_pairs) -> None:
         "accuracy %": found["accuracy_pct"].round(2), "speedup ×": found["speedup"].round(2),
         "record": [entry_link(i, filter_pairs) for i in found["id"]],
     })
-    st.dataframe(table, hide_index=True, width="stretch", key="reproductions_table",
-                 column_config={"record": st.column_config.LinkColumn("record", display_text=r"id=([0-9a-f]{8})")})
+    with st.expander(f"as a table ({len(found)})", expanded=len(found) > 20):
+        st.dataframe(table, hide_index=True, width="stretch", key="reproductions_table",
+                     column_config={"record": st.column_config.LinkColumn("record",
+                                                                          display_text=r"id=([0-9a-f]{8})")})
 
 
 def paper_section(row) -> None:
@@ -731,7 +764,23 @@ def _cell(value) -> str:
     return str(value)
 
 
+TIMING_ENV = "SLIMBENCH_LEADERBOARD_TIMING"  # a file: each script run appends "<view>\t<seconds>" (the benchmark)
+
+
 def main() -> None:
+    import os
+    import time
+
+    started = time.perf_counter()
+    try:
+        _main()
+    finally:
+        if os.environ.get(TIMING_ENV):
+            with open(os.environ[TIMING_ENV], "a", encoding="utf-8") as log:
+                log.write(f"{st.session_state.get('view', '?')}\t{time.perf_counter() - started:.4f}\n")
+
+
+def _main() -> None:
     st.set_page_config(page_title="SlimBench leaderboard", page_icon="📉", layout="wide")
     try:
         sources, snapshot, df = load_everything()

@@ -3,9 +3,9 @@ screenshots share this. Streamlit renders client-side over a websocket, so a pla
 table; Chromium is driven through a tiny DevTools-protocol (CDP) client (the `websockets` sync client,
 which Streamlit already depends on): navigate, poll the DOM until the element is there, screenshot.
 
-    .venv/bin/python -m leaderboard.browser --store DIR --no-published --out docs/img
+    make screenshots        # = .venv/bin/python -m leaderboard.browser --out docs/img (the published records)
 
-writes docs/img/board.png and docs/img/pareto.png."""
+writes docs/img/<view>.png for the board, all rows, Pareto, entry, compare and papers views."""
 from __future__ import annotations
 
 import argparse
@@ -45,6 +45,19 @@ class BrowserError(RuntimeError):
     pass
 
 
+# Streamlit has finished a run: the app says it is not running and no element is stale (greyed, about to go).
+IDLE_JS = """(() => !document.querySelector('[data-testid="stStatusWidgetRunningIcon"]')
+   && !document.querySelector('[data-stale="true"]')
+   && !!document.querySelector('[data-testid="stApp"]'))()"""
+
+
+def js_text(selector: str, text: str, exact: bool = True) -> str:
+    """A JS expression for the first element matching selector whose text is (or contains) text."""
+    test = "t === want" if exact else "t.includes(want)"
+    return (f"[...document.querySelectorAll({json.dumps(selector)})].find(e => {{ const t = e.innerText.trim(); "
+            f"const want = {json.dumps(text)}; return {test}; }})")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -69,10 +82,19 @@ def serve(app_args: list[str], port: int | None = None, timeout: float = 90.0, l
           env: dict | None = None):
     """Run `streamlit run leaderboard/app.py` on 127.0.0.1; yields the base URL once /_stcore/health is ok.
     The server runs in its own process group, which is terminated (then killed) on exit."""
+    with serve_process(app_args, port, timeout, log, env) as (base, _proc):
+        yield base
+
+
+@contextlib.contextmanager
+def serve_process(app_args: list[str], port: int | None = None, timeout: float = 90.0, log: Path | None = None,
+                  env: dict | None = None):
+    """As serve(), yielding (base URL, the server's Popen) — the benchmark reads the process's memory."""
     port = port or free_port()
     log_handle = open(log, "wb") if log else subprocess.DEVNULL
     command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
                "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
+               "--server.showEmailPrompt", "false",
                "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer", "--", *app_args]
     proc = subprocess.Popen(command, cwd=REPO, stdout=log_handle, stderr=subprocess.STDOUT, start_new_session=True,
                             env={**os.environ, **(env or {})})
@@ -91,12 +113,23 @@ def serve(app_args: list[str], port: int | None = None, timeout: float = 90.0, l
                 pass
             if time.monotonic() > deadline:
                 raise BrowserError(f"streamlit not healthy at {base} after {timeout:.0f}s")
-            time.sleep(0.3)
-        yield base
+            time.sleep(0.1)
+        yield base, proc
     finally:
         _stop(proc)
         if log:
             log_handle.close()
+
+
+def process_memory_mb(pid: int) -> dict:
+    """{'rss': current, 'peak': high-water mark} resident memory of one process, in MiB (Linux /proc)."""
+    out = {}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out["rss" if key == "VmRSS" else "peak"] = int(value.split()[0]) / 1024
+    return out
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -198,6 +231,50 @@ class Chromium:
             time.sleep(0.25)
         raise BrowserError(f"timed out after {timeout:.0f}s waiting for the {what}")
 
+    def wait_until(self, expression: str, timeout: float = 60.0, what: str = "element", poll: float = 0.02) -> float:
+        """As wait_for, polling faster; returns the seconds waited (the benchmark's clock)."""
+        started = time.perf_counter()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(BrowserError):
+                if self.evaluate(expression):
+                    return time.perf_counter() - started
+            time.sleep(poll)
+        raise BrowserError(f"timed out after {timeout:.0f}s waiting for the {what}")
+
+    def center_of(self, expression: str) -> tuple[float, float]:
+        """Viewport centre of the element a JS expression returns (scrolled into view first)."""
+        box = self.evaluate(f"""(() => {{
+            const el = {expression};
+            if (!el) return null;
+            el.scrollIntoView({{block: 'center', inline: 'nearest'}});
+            const r = el.getBoundingClientRect();
+            return [r.left + r.width / 2, r.top + r.height / 2];
+        }})()""")
+        if not box:
+            raise BrowserError(f"no element for {expression}")
+        return box[0], box[1]
+
+    def click_at(self, x: float, y: float) -> None:
+        """A real mouse click (press + release) at viewport coordinates."""
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", clickCount=1)
+
+    def click(self, expression: str) -> None:
+        self.click_at(*self.center_of(expression))
+
+    def key(self, key: str, code: str | None = None, key_code: int = 0) -> None:
+        for kind in ("keyDown", "keyUp"):
+            self.call("Input.dispatchKeyEvent", type=kind, key=key, code=code or key,
+                      windowsVirtualKeyCode=key_code)
+
+    def allow_downloads(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.call("Browser.setDownloadBehavior", behavior="allow", downloadPath=str(folder))
+        except BrowserError:
+            self.call("Page.setDownloadBehavior", behavior="allow", downloadPath=str(folder))
+
     def dom(self) -> str:
         return self.evaluate("document.documentElement.outerHTML") or ""
 
@@ -221,26 +298,53 @@ class Chromium:
         self.close()
 
 
-def capture_views(base: str, chromium: Chromium, out: Path, timeout: float = 90.0, settle: float = 1.5) -> dict:
-    """Open the board and the Pareto view; wait for the table / chart; save board.png, pareto.png and
-    the rendered DOM of each. Returns {view: dom}."""
+SCREENSHOT_VIEWS = ("board", "rows", "pareto", "entry", "compare", "papers")
+
+
+def capture_views(base: str, chromium: Chromium, out: Path, timeout: float = 90.0, settle: float = 1.5,
+                  views=("board", "pareto"), queries: dict | None = None) -> dict:
+    """Open each view; wait for its table / chart; save <view>.png and keep the rendered DOM of each.
+    queries: extra URL query per view (e.g. the entry to show). Returns {view: dom}."""
     doms = {}
-    for view, ready, what in (("board", BOARD_READY_JS, "board table"), ("pareto", PARETO_READY_JS, "Pareto chart")):
-        chromium.open(f"{base}/?view={view}")
+    for view in views:
+        ready, what = (PARETO_READY_JS, "Pareto chart") if view == "pareto" else (BOARD_READY_JS, f"{view} table")
+        chromium.open(f"{base}/?view={view}" + (f"&{queries[view]}" if queries and view in queries else ""))
         chromium.wait_for(ready, timeout, what)
+        with contextlib.suppress(BrowserError):
+            chromium.wait_for(IDLE_JS, timeout, "the app to finish")
         time.sleep(settle)  # let the grid/plot finish their first paint before the screenshot
         chromium.screenshot(out / f"{view}.png")
         doms[view] = chromium.dom()
     return doms
 
 
+def showcase_queries(sources) -> dict:
+    """URL queries that make the screenshots show something: an entry with a reproduction, two entries to compare."""
+    from leaderboard import data
+
+    df = data.frame(data.load(sources))
+    rows, _ = data.board_rows(df, data.Filters())
+    queries = {}
+    reproduced = rows[rows["reproductions"] > 0]
+    if not reproduced.empty:
+        queries["entry"] = f"id={reproduced.iloc[0]['id']}"
+    if not rows.empty:
+        track, target = rows.iloc[0]["track"], rows.iloc[0]["target"]
+        pair = data.ranked(rows[(rows["track"] == track) & (rows["target"] == target)]).head(2)
+        if len(pair) == 2:
+            queries["compare"] = "&".join(f"ids={i}" for i in pair["id"])
+    return queries
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Screenshot the leaderboard's board and Pareto views.")
-    parser.add_argument("--store", action="append", default=[], help="local record store (repeatable)")
+    parser = argparse.ArgumentParser(description="Screenshot the leaderboard's views (docs/img/<view>.png).")
+    parser.add_argument("--store", action="append", default=[],
+                        help="local record store (repeatable; default: none, only the published records)")
     parser.add_argument("--published", default=None)
     parser.add_argument("--no-published", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "img")
-    parser.add_argument("--width", type=int, default=1600)
+    parser.add_argument("--views", default=",".join(SCREENSHOT_VIEWS))
+    parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1000)
     args = parser.parse_args(argv)
     binary = find_chromium()
@@ -248,11 +352,18 @@ def main(argv=None) -> int:
         print("no chromium found; run `python tests/setup_test_env.py` (as root) or set SLIMBENCH_CHROMIUM",
               file=sys.stderr)
         return 2
-    app_args = [a for store in args.store for a in ("--store", str(Path(store).resolve()))]
-    app_args += ["--no-published"] if args.no_published else (["--published", args.published] if args.published else [])
-    with serve(app_args) as base, Chromium(binary, args.width, args.height) as chromium:
-        capture_views(base, chromium, args.out)
-    print(f"wrote {args.out / 'board.png'} and {args.out / 'pareto.png'}")
+    from leaderboard import data
+
+    with tempfile.TemporaryDirectory(prefix="slimbench-screenshots-") as scratch:
+        stores = args.store or [str(Path(scratch) / "no-local-store")]
+        app_args = [a for store in stores for a in ("--store", str(Path(store).resolve()))]
+        app_args += ["--no-published"] if args.no_published else (["--published", args.published] if args.published else [])
+        sources = data.resolve_sources(stores, args.published, args.no_published)
+        env = {"SLIMBENCH_LEADERBOARD_INDEX": str(Path(scratch) / "index.duckdb")}
+        views = [v for v in args.views.split(",") if v]
+        with serve(app_args, env=env) as base, Chromium(binary, args.width, args.height) as chromium:
+            capture_views(base, chromium, args.out, views=views, queries=showcase_queries(sources))
+    print(f"wrote {', '.join(str(args.out / f'{v}.png') for v in views)}")
     return 0
 
 

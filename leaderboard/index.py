@@ -12,6 +12,7 @@ The index lives in $SLIMBENCH_LEADERBOARD_INDEX, else ~/.cache/slimbench/leaderb
 (one file per set of stores, so `slimbench index` and the board with the same stores share it)."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -71,7 +72,9 @@ def _connect(path: Path, read_only: bool = False):
     deadline = time.monotonic() + LOCK_WAIT_S
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            # one thread and a small buffer pool: the board's process stays small (the index is a few MB)
+            return duckdb.connect(str(path), read_only=read_only,
+                                  config={"threads": 1, "memory_limit": "256MB"})
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise RecordError(f"cannot open the leaderboard index {path}: {exc}") from None
@@ -194,6 +197,7 @@ def validate_record(record: dict, name: str, cid: str | None = None) -> str | No
 
 
 PARALLEL_MIN_FILES = 1500  # below this, worker start-up costs more than it saves
+BATCH_FILES = 4000         # files indexed (and rows held in memory) per batch
 
 
 def index_file(root: Path, name: str, size: int, mtime: int, known_cid: str | None):
@@ -219,22 +223,38 @@ def _index_chunk(root: str, todo: list) -> list:
     return [index_file(Path(root), *item) for item in todo]
 
 
-def _index_files(root: Path, todo: list) -> list:
-    """index_file over todo; many files are spread over worker processes (forkserver: safe to start from the
-    threaded Streamlit server), in chunks so each worker pays its start-up once."""
+@contextlib.contextmanager
+def _pool(n_files: int):
+    """Worker processes for a large scan, or None: few files, one core, or no processes allowed here. Forked
+    (Linux's default for Python 3.11): workers inherit the compiled validator and run only pure functions."""
     workers = min(os.cpu_count() or 1, 8)
-    if len(todo) < PARALLEL_MIN_FILES or workers < 2:
-        return _index_chunk(str(root), todo)
+    if n_files < PARALLEL_MIN_FILES or workers < 2:
+        yield None
+        return
     import concurrent.futures
     import multiprocessing
 
-    size = -(-len(todo) // (workers * 4))
+    _fast_validator()  # compiled once here; forked workers inherit it
+    try:
+        pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    except (OSError, RuntimeError, ValueError):
+        yield None
+        return
+    with pool:
+        yield pool
+
+
+def _index_files(root: Path, todo: list, pool=None) -> list:
+    """index_file over todo, spread over the pool's workers in chunks when there is a pool."""
+    if pool is None or len(todo) < 2:
+        return _index_chunk(str(root), todo)
+    import concurrent.futures
+
+    size = -(-len(todo) // ((os.cpu_count() or 2) * 2))
     chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
     try:
-        with concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
-            return [item for part in pool.map(_index_chunk, [str(root)] * len(chunks), chunks) for item in part]
-    except (OSError, RuntimeError, concurrent.futures.process.BrokenProcessPool):  # no processes here: serially
+        return [item for part in pool.map(_index_chunk, [str(root)] * len(chunks), chunks) for item in part]
+    except (OSError, concurrent.futures.process.BrokenProcessPool):  # workers died: do it here
         return _index_chunk(str(root), todo)
 
 
@@ -306,8 +326,6 @@ class RecordIndex:
         return self.refresh(force=True)
 
     def _scan(self, con, source, stats: RefreshStats) -> None:
-        import pyarrow as pa
-
         root = Path(source.root)
         listing = _listing(root)
         known = {name: (size, mtime, cid, valid) for name, size, mtime, cid, valid in con.execute(
@@ -320,8 +338,15 @@ class RecordIndex:
         todo = [(name, size, mtime, known[name][2] if name in known else None)
                 for name, (size, mtime) in sorted(listing.items())
                 if name not in known or known[name][:2] != (size, mtime)]
+        with _pool(len(todo)) as pool:
+            for start in range(0, len(todo), BATCH_FILES):  # batches: memory stays flat however large the store
+                self._insert(con, root, known, todo[start:start + BATCH_FILES], stats, pool)
+
+    def _insert(self, con, root: Path, known: dict, todo: list, stats: RefreshStats, pool) -> None:
+        import pyarrow as pa
+
         new_rows, new_files, touched = [], [], []
-        for name, size, mtime, cid, problem, row, validated in _index_files(root, todo):
+        for name, size, mtime, cid, problem, row, validated in _index_files(root, todo, pool):
             if validated is None:  # same content as indexed: the verdict stands
                 touched.append([size, mtime, str(root), name])
                 stats.rehashed += 1

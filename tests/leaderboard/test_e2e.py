@@ -3,11 +3,13 @@ installed by tests/setup_test_env.py), driven over the DevTools protocol (leader
 Marked e2e but not slow: it runs in CI."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +70,202 @@ def test_slimbench_leaderboard_command_serves(record_store, tmp_path):
         browser._stop(proc)
         output = proc.stdout.read().decode(errors="replace")
     assert f"leaderboard: http://127.0.0.1:{port}" in output
+
+
+# -- the five questions of issue 15, answered by clicks in the served board -----------------------------------
+def _sidebar_multiselect(label: str) -> str:
+    return ("[...document.querySelectorAll('[data-testid=\"stSidebar\"] [data-testid=\"stMultiSelect\"]')]"
+            f".find(e => e.innerText.trim().startsWith({json.dumps(label)})).querySelector('input')")
+
+
+def _idle(chromium, condition: str = "true", timeout: float = 120, what: str = "the page") -> None:
+    chromium.wait_until(f"(({condition}) && {browser.IDLE_JS})", timeout, what, poll=0.1)
+    time.sleep(0.3)  # the grid paints after the run
+    chromium.wait_until(f"(({condition}) && {browser.IDLE_JS})", timeout, what, poll=0.1)
+
+
+def _pick_filter(chromium, label: str, option: str, param: str) -> None:
+    """Open a sidebar multiselect, click an option, close it; the URL then carries the filter."""
+    chromium.click(_sidebar_multiselect(label))
+    chromium.wait_until(browser.js_text('[role="option"]', option) + " !== undefined", 30, f"option {option}")
+    chromium.click(browser.js_text('[role="option"]', option))
+    chromium.key("Escape", "Escape", 27)
+    _idle(chromium, f"location.search.includes({json.dumps(f'{param}={option}')})", what=f"{label} = {option}")
+
+
+def _click_view(chromium, name: str) -> None:
+    chromium.click(browser.js_text('[data-testid="stSidebar"] [role="radiogroup"] label', name))
+    _idle(chromium, f"[...document.querySelectorAll('h2')].some(h => h.innerText.trim() === {json.dumps(name)})",
+          what=f"the {name} view")
+
+
+def _download(chromium, folder: Path, label: str) -> Path:
+    before = set(folder.glob("*"))
+    chromium.click(browser.js_text('[data-testid="stDownloadButton"] button', label))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done = [p for p in set(folder.glob("*")) - before if not p.name.endswith(".crdownload")]
+        if done:
+            time.sleep(0.3)
+            return done[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no file downloaded by {label!r}")
+
+
+def _click_row(chromium, table: int, row: int) -> None:
+    """Tick the selection box of a board table's row (the grid draws on a canvas: click by position)."""
+    box = chromium.evaluate(f"""(() => {{
+        const el = document.querySelectorAll('[data-testid="stDataFrameResizable"]')[{table}];
+        el.scrollIntoView({{block: 'center'}});
+        const r = el.getBoundingClientRect();
+        return [r.left, r.top];
+    }})()""")
+    chromium.click_at(box[0] + 18, box[1] + 36 + 35 * row + 17)
+    time.sleep(0.2)
+
+
+def _published_expectations():
+    """What the records say, computed straight from the JSON (not through the board's code)."""
+    from leaderboard.data import reference_is_current
+    from suite.paths import PUBLISHED_RESULTS
+    from suite.records.store import RecordStore
+
+    records = RecordStore(PUBLISHED_RESULTS).records()
+    latest: dict = {}
+    for r in records:
+        cfg, res = r["config"], r.get("results") or {}
+        if r["status"] != "ok" or r["kind"] != "run" or not res.get("accuracy_fp32"):
+            continue
+        if reference_is_current(cfg["track"], r["provenance"].get("checkpoint_sha256")) is False:
+            continue
+        if res["accuracy"] / res["accuracy_fp32"] < 0.99 - 1e-12:
+            continue
+        cpu = r["provenance"]["cpu"]
+        key = (cfg["track"], cfg["method"], cfg["target"], json.dumps(cfg.get("method_params") or {}, sort_keys=True),
+               cfg["seed"], cpu.get("model"), cpu.get("logical_cores"))
+        if key not in latest or r["created_utc"] >= latest[key]["created_utc"]:
+            latest[key] = r
+    return records, list(latest.values())
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    import csv
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@needs_chromium
+def test_five_questions_answered_by_clicks(tmp_path):
+    from suite.paths import PUBLISHED_RESULTS
+
+    records, ranked = _published_expectations()
+    edge = [r for r in ranked if r["config"]["track"] == "mnist-lenet5" and r["config"]["target"] == "edge"]
+    info = lambda r: r["results"].get("method_info") or {}  # noqa: E731
+    downloads = tmp_path / "downloads"
+    env = {"SLIMBENCH_LEADERBOARD_INDEX": str(tmp_path / "index.duckdb")}
+    args = ["--published", str(PUBLISHED_RESULTS), "--store", str(tmp_path / "no-local-store")]
+    with browser.serve(args, env=env, log=tmp_path / "streamlit.log") as base, \
+            browser.Chromium(CHROMIUM, width=1400, height=1000, timeout=120) as chromium:
+        chromium.allow_downloads(downloads)
+        chromium.open(f"{base}/?view=board")
+        chromium.wait_until(browser.BOARD_READY_JS, 180, "the board")
+        _idle(chromium)
+
+        # 1. the best full-int8 method on mnist-lenet5 / edge within 1% of fp32
+        _pick_filter(chromium, "Track", "mnist-lenet5", "track")
+        _pick_filter(chromium, "Target", "edge", "target")
+        _pick_filter(chromium, "Precision", "W8A8", "precision")
+        headers = chromium.evaluate("[...document.querySelectorAll('h3')].map(h => h.innerText.trim())")
+        assert headers == ["mnist-lenet5 · edge"]
+        table = _csv_rows(_download(chromium, downloads, "Download filtered (CSV)"))
+        int8 = [r for r in edge if info(r).get("weight_bits") == 8 and info(r).get("activation_bits") == 8]
+        best = max(int8, key=lambda r: r["results"]["speedup_single_stream"])
+        assert {row["record id"] for row in table} == {r["id"] for r in int8}
+        assert table[0]["method"] == best["config"]["method"] and table[0]["record id"] == best["id"]
+        assert float(table[0]["speedup batch 1 (x)"]) == round(best["results"]["speedup_single_stream"], 2)
+        assert {row["precision"] for row in table} == {"W8A8"}
+
+        # 2. structured vs unstructured pruning: the speedup each buys on mnist-lenet5 / edge
+        answers = {}
+        for kind in ("structured", "unstructured"):
+            chromium.open(f"{base}/?view=rows&track=mnist-lenet5&target=edge")
+            _idle(chromium, "document.querySelector('h2') && document.querySelector('h2').innerText === 'All rows'")
+            _pick_filter(chromium, "Sparsity kind", kind, "sparsity")
+            answers[kind] = _csv_rows(_download(chromium, downloads, "Download filtered (CSV)"))
+        pruned = {kind: [r for r in edge if r["config"].get("method_family") == "pruning"
+                         and (("unstructured" in str(info(r).get("pruning", "")) or "magnitude" in
+                               str(info(r).get("pruning", ""))) == (kind == "unstructured"))]
+                  for kind in ("structured", "unstructured")}
+        for kind, table in answers.items():
+            assert {row["record id"] for row in table} == {r["id"] for r in pruned[kind]}, kind
+            top = max(r["results"]["speedup_single_stream"] for r in pruned[kind])
+            assert float(table[0]["speedup batch 1 (x)"]) == round(top, 2), kind
+        assert float(answers["structured"][0]["speedup batch 1 (x)"]) > \
+            float(answers["unstructured"][0]["speedup batch 1 (x)"])  # removing channels is what gets faster
+
+        # 3. who reproduced entry X, and when
+        from leaderboard.rows import config_key, is_failed_reproduction, is_reproduction
+        board_ids = {r["id"] for r in ranked}
+        reproduced = [r for r in records if r["kind"] == "reproduction" and isinstance(r.get("verdict"), dict)
+                      and r["verdict"].get("of") in board_ids]
+        assert reproduced, "the published records hold a `slimbench reproduce` of a ranked entry"
+        target = next(r for r in records if r["id"] == reproduced[0]["verdict"]["of"])
+        expected = [r for r in records if r["id"] != target["id"] and (is_reproduction(r) or is_failed_reproduction(r))
+                    and (config_key(r) == config_key(target) or (r.get("verdict") or {}).get("of") == target["id"])]
+        chromium.open(f"{base}/?view=board&track={target['config']['track']}&target={target['config']['target']}")
+        chromium.wait_until(browser.BOARD_READY_JS, 120, "the board")
+        _click_view(chromium, "Entry")
+        chromium.click("document.querySelector('[data-testid=\"stSelectbox\"] input')")
+        chromium.call("Input.insertText", text=target["id"][:8])
+        chromium.wait_until(browser.js_text('[role="option"]', target["id"][:8], exact=False) + " !== undefined",
+                            30, "the entry option")
+        chromium.click(browser.js_text('[role="option"]', target["id"][:8], exact=False))
+        _idle(chromium, f"location.search.includes('id={target['id']}') && "
+                        "[...document.querySelectorAll('p')].some(p => p.innerText.startsWith('Reproductions'))",
+              what="the entry's reproductions")
+        items = chromium.evaluate("[...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"] li')]"
+                                  ".map(li => li.innerText)")
+        assert len(items) == len(expected)
+        for reproduction in expected:
+            when = reproduction["created_utc"].replace("T", " ").rstrip("Z")
+            line = next(i for i in items if when in i)
+            assert reproduction["provenance"]["code"]["commit"][:10] in line
+            assert reproduction["provenance"]["cpu"]["model"] in line
+            assert ("✓ passed" if is_reproduction(reproduction) else "✗ failed") in line
+        heading = chromium.evaluate("[...document.querySelectorAll('p')].find(p => "
+                                    "p.innerText.startsWith('Reproductions')).innerText")
+        assert heading == (f"Reproductions — {sum(map(is_reproduction, expected))} passing, "
+                           f"{sum(map(is_failed_reproduction, expected))} failing")
+
+        # 4. compare two selected entries
+        chromium.open(f"{base}/?view=board&track=mnist-lenet5&target=edge")
+        chromium.wait_until(browser.BOARD_READY_JS, 120, "the board")
+        _idle(chromium)
+        _click_row(chromium, 0, 0)
+        _idle(chromium, browser.js_text("button", "Compare selected (1)") + " !== undefined", what="one selected")
+        _click_row(chromium, 0, 1)
+        _idle(chromium, browser.js_text("button", "Compare selected (2)") + " !== undefined", what="two selected")
+        chromium.click(browser.js_text("button", "Compare selected (2)"))
+        _idle(chromium, "[...document.querySelectorAll('h2')].some(h => h.innerText.trim() === 'Compare')",
+              what="the Compare view")
+        chromium.wait_until(browser.BOARD_READY_JS, 60, "the comparison table")
+        chosen = chromium.evaluate("[...document.querySelectorAll('[data-testid=\"stMultiSelect\"]')].find(e => "
+                                   "e.innerText.startsWith('Entries')).innerText")
+        top_two = sorted(edge, key=lambda r: (r["results"]["speedup_single_stream"], r["results"]["accuracy"]),
+                         reverse=True)[:2]
+        for record in top_two:
+            assert record["id"][:8] in chosen and record["config"]["method"] in chosen
+        query = chromium.evaluate("location.search")
+        assert all(f"ids={r['id']}" in query for r in top_two)
+
+        # 5. download the filtered table (JSON this time): every filtered row, absolute links
+        chromium.open(f"{base}/?view=rows&track=mnist-lenet5")
+        _idle(chromium, "document.querySelector('h2') && document.querySelector('h2').innerText === 'All rows'")
+        exported = json.loads(_download(chromium, downloads, "Download filtered (JSON)").read_text())
+        lenet = [r for r in ranked if r["config"]["track"] == "mnist-lenet5"]
+        assert {row["record id"] for row in exported} == {r["id"] for r in lenet}
+        for row in exported:
+            record = next(r for r in lenet if r["id"] == row["record id"])
+            assert row["track"] == "mnist-lenet5" and row["target"] == record["config"]["target"]
+            assert row["link"] == f"{base}/?view=entry&id={record['id']}"
+            assert row["accuracy (%)"] == round(record["results"]["accuracy"] * 100, 2)
