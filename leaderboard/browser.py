@@ -298,6 +298,12 @@ class Chromium:
         self.close()
 
 
+VIEW_READY = {
+    "pareto": (PARETO_READY_JS, "Pareto chart"),
+    "entry": ("document.body.innerText.includes('Reproduce this entry')", "entry page"),
+    "papers": ("[...document.querySelectorAll('h2')].some(h => h.innerText.trim() === 'Paper reproductions')",
+               "papers view"),
+}
 SCREENSHOT_VIEWS = ("board", "rows", "pareto", "entry", "compare", "papers")
 
 
@@ -307,7 +313,7 @@ def capture_views(base: str, chromium: Chromium, out: Path, timeout: float = 90.
     queries: extra URL query per view (e.g. the entry to show). Returns {view: dom}."""
     doms = {}
     for view in views:
-        ready, what = (PARETO_READY_JS, "Pareto chart") if view == "pareto" else (BOARD_READY_JS, f"{view} table")
+        ready, what = VIEW_READY.get(view, (BOARD_READY_JS, f"{view} table"))
         chromium.open(f"{base}/?view={view}" + (f"&{queries[view]}" if queries and view in queries else ""))
         chromium.wait_for(ready, timeout, what)
         with contextlib.suppress(BrowserError):
