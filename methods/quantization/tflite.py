@@ -253,10 +253,15 @@ def init_qat_ranges(qat, float_keras, x_calib: np.ndarray) -> int:
     tf = require("tensorflow", "tf")
 
     x = tf.constant(np.asarray(x_calib, dtype=np.float32))
-    outputs, h = [], x
-    for layer in float_keras.layers:
-        h = layer(h, training=False)
-        outputs.append(h.numpy())
+    keras = require("tf_keras", "tf")
+    if isinstance(float_keras, keras.Sequential):
+        outputs, h = [], x
+        for layer in float_keras.layers:
+            h = layer(h, training=False)
+            outputs.append(h.numpy())
+    else:  # a functional graph (ResNet-8: residual additions): every layer's output from one probe model
+        probe = keras.Model(float_keras.inputs, [layer.output for layer in float_keras.layers])
+        outputs = [o.numpy() for o in probe(x, training=False)]
     ranges = {}
     float_names = [layer.name for layer in float_keras.layers]
     for layer in qat.layers:
