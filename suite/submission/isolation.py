@@ -41,6 +41,7 @@ class IsolationSettings:
     """Overrides for tests and `slimbench submit`; None takes the track budget's value."""
     wall_time_s: float | None = None
     memory_mb: int | None = None
+    measure_wall_time_s: float | None = None  # measuring a submitted artifact; default: wall_time_s
     check_determinism: bool = False   # apply twice with the same seed and compare
     determinism_tol: float = 0.0      # max fraction of validation predictions allowed to differ
     extra_guard_dirs: tuple = ()      # hashed before/after besides the session's store (e.g. ./results)
@@ -374,7 +375,7 @@ def measure_isolated(artifact, baseline, target_name: str, test_x: np.ndarray, l
     (read-only); the labels stay with the harness, which computes the accuracy from the predictions."""
     who = f"{who} (its {artifact.format} artifact)"
     settings = settings or IsolationSettings()
-    wall = float(settings.wall_time_s or budget.wall_time_s)
+    wall = float(settings.measure_wall_time_s or settings.wall_time_s or budget.wall_time_s)
     memory_mb = int(settings.memory_mb or budget.memory_mb)
     scratch = new_scratch()
     try:

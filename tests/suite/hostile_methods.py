@@ -227,7 +227,8 @@ class ReadsTestSplitFiles(_Attacker):
 
 
 class SetsidChildren(_Base):
-    """Issue 13 case 6: children in their own sessions, then hang past the wall time."""
+    """Issue 13 case 6: children in their own sessions (and a double-forked one); then the method ends (or, with
+    ATTACK["hang"], hangs until it is killed)."""
     name = "hostile-setsid"
 
     def apply(self, model, context):
@@ -239,7 +240,10 @@ class SetsidChildren(_Base):
             subprocess.Popen(sleeper, start_new_session=True)
         subprocess.Popen(["setsid", "sh", "-c", f"setsid {sys.executable} -c 'import time; time.sleep(1000)  # "
                           f"{MARKER}' & exec sleep 1000"])
-        time.sleep(3600)
+        if ATTACK.get("hang"):
+            time.sleep(3600)  # until the wall time (or the harness) ends it
+        time.sleep(float(ATTACK.get("linger_s", 4)))
+        raise RuntimeError("leaving my children behind")
 
 
 class SleepsThenFails(_Base):
