@@ -28,7 +28,7 @@ from suite.submission.bundle import MANIFEST, Bundle, BundleError, load_bundle, 
 MIN_RELATIVE_ACCURACY = 0.99        # MLPerf-style closed division: >= 99% of fp32
 FP32_REFERENCE_TOLERANCE_PP = 0.5   # the session's fp32 accuracy vs the track's reference accuracy
 ALLOWED_FIELDS = {"schema_version", "id", "kind", "status", "created_utc", "config", "results", "artifact",
-                  "provenance", "error"}   # what `slimbench submit` writes; anything else is refused
+                  "provenance", "error", "submitter"}   # what a submitter may set; anything else is refused
 CLOCK_SKEW_S = 600                  # created_utc may be this far ahead of this machine's clock
 NAMESPACED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
