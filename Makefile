@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## Run the default suite (digits + MNIST tracks x cpu/edge), print the table, then serve the leaderboard.
+## Run the default suite (digits, MNIST and Fashion-MNIST tracks x cpu/edge), print the table, then serve the leaderboard.
 run: $(STAMP)
 	$(BIN)/slimbench run --suite default
 	@if [ -z "$$CI" ] && [ -z "$$SLIMBENCH_NO_SERVE" ] && $(BIN)/python -c "import leaderboard.app" 2>/dev/null; then \

@@ -32,7 +32,10 @@ def non_default_params(method: str, params: dict | None) -> dict:
     params = params or {}
     if "+" in method or method not in METHODS.names():
         return params
-    defaults = dataclasses.asdict(METHODS.get(method).Config())
+    cls = METHODS.get(method)
+    defaults = dataclasses.asdict(cls.Config())
+    # A parameter added after a record was written: the record ran with the value the method had then.
+    params = {**getattr(cls, "former_defaults", {}), **params}
     return {k: v for k, v in params.items() if _normal(defaults.get(k, object())) != _normal(v)}
 
 

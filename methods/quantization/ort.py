@@ -99,6 +99,8 @@ class OrtInt8Static(Method):
                    "weights, uint8 activations calibrated (minmax/entropy/percentile) on the calibration subset")
     formats = ("onnx",)
     in_default_suite = True
+    # Records written before `quant_format` existed ran QDQ (tables show them as quant_format=qdq).
+    former_defaults = {"quant_format": "qdq"}
 
     @dataclass(frozen=True)
     class Config:

@@ -77,9 +77,10 @@ def _slice_track(monkeypatch, name: str, n_test: int = SLICE, n_train: int = 512
 
     splits = get_track(name).load_splits()
     pick = lambda s, k: Split(s.x[:k], s.y[:k])  # noqa: E731
+    step = len(splits._test) // n_test  # every k-th test image: the cifar10-jpeg test split is class-sorted
+    test = Split(splits._test.x[::step][:n_test], splits._test.y[::step][:n_test])
     small = DatasetSplits(splits.name, pick(splits.train, n_train), pick(splits.validation, 256),
-                          pick(splits.calibration, 256), pick(splits._test, n_test), splits.file_sha256,
-                          splits.num_classes)
+                          pick(splits.calibration, 256), test, splits.file_sha256, splits.num_classes)
     monkeypatch.setattr(TRACKS.get(name), "load_splits", lambda self: small)
     return small
 
@@ -147,3 +148,24 @@ def test_torch_channel_on_resnet8_exports_physically_smaller_artifacts(method_co
     info = pruned[0].info
     assert info["library"].startswith("torch-pruning ")
     assert info["macs_ratio"] < 0.3 and info["params_ratio"] < 0.3
+
+
+def test_mlperf_tiny_card_judges_the_int8_floor_and_says_the_data_is_lossy():
+    from suite.reproduce.mlperf_tiny import judge_floor
+    from suite.reproduce.papers import load_card, paper_names
+
+    assert "mlperf-tiny-ic" in paper_names()
+    card = load_card("mlperf-tiny-ic")
+    assert card["setup"] == {**card["setup"], "track": "cifar10-resnet8", "method": "tflite-int8", "target": "edge"}
+
+    def record(acc):
+        return {"results": {"accuracy": acc, "accuracy_fp32": 0.80, "accuracy_delta_pp": (acc - 0.80) * 100,
+                            "test_samples": 10000},
+                "provenance": {"dataset": {"name": "cifar10-jpeg"}},
+                "config": {"target": "edge"}, "artifact": {"format": "tflite"}}
+
+    assert judge_floor(card, record(0.851)).passed
+    missed = judge_floor(card, record(0.79))
+    assert not missed.passed
+    assert any("lossy" in note for note in missed.notes)
+    assert [r.passed for r in missed.rows] == [False, None, None]  # the floor is checked; the rest is context
