@@ -673,8 +673,8 @@ def papers_view(df, filter_pairs) -> None:
         return
     for paper, group in papers.groupby("paper", sort=True):
         latest = group.iloc[0]
-        verdict = "✓ reproduced" if latest["verdict_passed"] is True else \
-            "✗ not reproduced" if latest["verdict_passed"] is False else "? no verdict"
+        passed = _flag(latest["verdict_passed"])
+        verdict = "✓ reproduced" if passed is True else "✗ not reproduced" if passed is False else "? no verdict"
         st.subheader(plain(latest["paper_title"] or paper))
         st.caption(f"{plain(paper)} · latest run {plain(latest['date'])} on {plain(latest['hardware'])} · "
                    f"{verdict} · {len(group)} run{'s' if len(group) != 1 else ''}")
@@ -725,6 +725,16 @@ def compare_table(rows, chosen: list[str]):
             ratios.append(f"{b / a:.2f}×" if ok else "")
         table[f"{i[:8]} ÷ {first[:8]}"] = ratios
     return table
+
+
+def _flag(value) -> bool | None:
+    """True / False / None from a nullable boolean cell (numpy / pandas booleans, <NA>)."""
+    try:
+        if value is None or value != value:
+            return None
+    except TypeError:  # pandas.NA
+        return None
+    return bool(value)
 
 
 def _is_number(value) -> bool:

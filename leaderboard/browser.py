@@ -350,6 +350,7 @@ def main(argv=None) -> int:
     parser.add_argument("--no-published", action="store_true")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "img")
     parser.add_argument("--views", default=",".join(SCREENSHOT_VIEWS))
+    parser.add_argument("--settle", type=float, default=8.0, help="seconds to let widgets and grids paint")
     parser.add_argument("--width", type=int, default=1400)
     parser.add_argument("--height", type=int, default=1000)
     args = parser.parse_args(argv)
@@ -367,8 +368,10 @@ def main(argv=None) -> int:
         sources = data.resolve_sources(stores, args.published, args.no_published)
         env = {"SLIMBENCH_LEADERBOARD_INDEX": str(Path(scratch) / "index.duckdb")}
         views = [v for v in args.views.split(",") if v]
-        with serve(app_args, env=env) as base, Chromium(binary, args.width, args.height) as chromium:
-            capture_views(base, chromium, args.out, views=views, queries=showcase_queries(sources))
+        with serve(app_args, env=env, timeout=600) as base, \
+                Chromium(binary, args.width, args.height, timeout=600) as chromium:
+            capture_views(base, chromium, args.out, timeout=600, settle=args.settle, views=views,
+                          queries=showcase_queries(sources))
     print(f"wrote {', '.join(str(args.out / f'{v}.png') for v in views)}")
     return 0
 

@@ -285,6 +285,10 @@ def test_papers_view_shows_the_papers_numbers_beside_ours(app):
     assert not at.exception, _texts(at.exception)
     tables = [df.value for df in at.dataframe if "quantity" in df.value.columns]
     assert len(tables) == len(papers)
+    captions = [_unescape(c) for c in _texts(at.caption) if " · latest run " in _unescape(c)]
+    for caption, (name, record) in zip(captions, sorted(papers.items())):
+        expected = "✓ reproduced" if record["verdict"]["passed"] is True else "✗ not reproduced"
+        assert caption.startswith(name) and expected in caption, caption
     for table, (_, record) in zip(tables, sorted(papers.items())):
         rows = record["verdict"]["rows"]
         assert list(table["quantity"]) == [r["quantity"] for r in rows]

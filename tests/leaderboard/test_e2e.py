@@ -125,7 +125,7 @@ def _click_view(chromium, name: str) -> None:
 
 def _download(chromium, folder: Path, label: str) -> Path:
     before = set(folder.glob("*"))
-    chromium.click(browser.js_text('[data-testid="stDownloadButton"] button', label))
+    chromium.click(browser.js_text('[data-testid="stDownloadButton"] button', label, exact=False))
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
         done = [p for p in set(folder.glob("*")) - before if not p.name.endswith(".crdownload")]
