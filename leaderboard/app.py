@@ -327,7 +327,8 @@ def board_columns(compact: bool, flat: bool = False) -> dict:
 def _table(rows, filter_pairs, compact: bool, flat: bool, limit: int | None = None):
     """The rows to show, ranked (the best `limit` when given), with badge, date and entry link columns."""
     columns = board_columns(compact, flat)
-    needed = [c for c in columns if c not in ("badge", "link")] + ["id", "reproductions", "failed_reproductions"]
+    needed = [c for c in columns if c not in ("badge", "link")] + ["id", "reproductions", "failed_reproductions",
+                                                                   "date"]
     table = data.ranked(rows[list(dict.fromkeys([*needed, "accuracy_pct"]))])
     if limit is not None:
         table = table.head(limit)
