@@ -289,6 +289,7 @@ def export_table(rows, base_url: str):
     import pandas as pd
 
     base = base_url.split("?", 1)[0]
+    base = base if base.endswith("/") else base + "/"
     rows = ranked(rows)  # the board's order
     table = pd.DataFrame({header: (rows[column].round(digits) if digits is not None else rows[column])
                           if column != "link" else [f"{base}?view=entry&id={i}" for i in rows["id"]]

@@ -213,7 +213,7 @@ def test_five_questions_answered_by_clicks(tmp_path):
         answers = {}
         for kind in ("structured", "unstructured"):
             chromium.open(f"{base}/?view=rows&track=mnist-lenet5&target=edge")
-            _idle(chromium, "document.querySelector('h2') && document.querySelector('h2').innerText === 'All rows'")
+            _idle(chromium, "[...document.querySelectorAll('h2')].some(h => h.innerText.trim() === 'All rows')")
             _pick_filter(chromium, "Sparsity kind", kind, "sparsity")
             answers[kind] = _csv_rows(_download(chromium, downloads, "Download filtered (CSV)"))
         pruned = {kind: [r for r in edge if r["config"].get("method_family") == "pruning"
@@ -284,7 +284,7 @@ def test_five_questions_answered_by_clicks(tmp_path):
 
         # 5. download the filtered table (JSON this time): every filtered row, absolute links
         chromium.open(f"{base}/?view=rows&track=mnist-lenet5")
-        _idle(chromium, "document.querySelector('h2') && document.querySelector('h2').innerText === 'All rows'")
+        _idle(chromium, "[...document.querySelectorAll('h2')].some(h => h.innerText.trim() === 'All rows')")
         exported = json.loads(_download(chromium, downloads, "Download filtered (JSON)").read_text())
         lenet = [r for r in ranked if r["config"]["track"] == "mnist-lenet5"]
         assert {row["record id"] for row in exported} == {r["id"] for r in lenet}
