@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 
 from suite.errors import ConfigError
@@ -23,6 +24,7 @@ from suite.harness import RunSpec
 NODE_RESOURCE = "slimbench_node"
 DEFAULT_MAX_RETRIES = 2
 NODE_FLAGS = f"--resources='{{\"{NODE_RESOURCE}\": 1}}'"
+CONNECT_TIMEOUT_S = 10
 
 
 def connect(address: str | None):
@@ -32,12 +34,18 @@ def connect(address: str | None):
     if ray.is_initialized():
         return ray
     target = address or os.environ.get("RAY_ADDRESS") or "auto"
+    hint = (f"Start one with `ray start --head {NODE_FLAGS}` (and `ray start --address HEAD:PORT {NODE_FLAGS}` on "
+            f"each other node), then pass --ray-address HEAD:PORT; see docs/distributed.md")
+    if target != "auto" and "://" not in target:  # ray.init retries an unreachable address for many minutes
+        host, _, port = target.rpartition(":")
+        try:
+            socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_TIMEOUT_S).close()
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot reach a Ray cluster at {target!r} ({exc}). {hint}") from None
     try:
         ray.init(address=target, logging_level="WARNING", log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ConfigError(f"cannot join a Ray cluster at {target!r}: {exc}\nStart one with `ray start --head "
-                          f"{NODE_FLAGS}` (and `ray start --address HEAD:PORT {NODE_FLAGS}` on each other node), "
-                          f"then pass --ray-address HEAD:PORT; see docs/distributed.md") from None
+        raise ConfigError(f"cannot join a Ray cluster at {target!r}: {exc}\n{hint}") from None
     return ray
 
 
@@ -56,9 +64,9 @@ class RayExecutor:
         import suite
         from suite.executors import ray_remote
 
+        ray = connect(self.address)
         for spec in specs:  # unknown names fail here, on the driver, before anything is submitted
             session.resolve(spec)
-        ray = connect(self.address)
         nodes = ray.cluster_resources().get(NODE_RESOURCE, 0)
         if nodes < 1:
             raise ConfigError(f"no node of the Ray cluster offers the {NODE_RESOURCE!r} resource, so no run could "
@@ -131,7 +139,8 @@ class RayExecutor:
         try:
             result = ray.get(ref)
         except RayError as exc:  # retries used up: the worker or node kept dying, or the run's process crashed
-            attempts = max(tally.attempts[key], 1)
+            # Ray has used every retry; the start events of the progress actor may still be in flight.
+            attempts = max(tally.attempts[key], self.max_retries + 1)
             nodes = [tally.label(n) for n in tally.nodes_of.get(key, [])]
             node = tally.finished(key, ok=False)
             return self._failed_record(spec, session, exc, attempts, nodes), None, node

@@ -16,6 +16,26 @@ import time
 from pathlib import Path
 
 RAY = str(Path(sys.executable).with_name("ray"))
+# `ray start`, more patient: Ray gives a new raylet a fixed 30 s to show up in the head's node table, and the
+# raylet waits for its (Python) dashboard agent; on a loaded 2-core machine (load average 15 during a parallel
+# test run) both took minutes. Same command otherwise, pinned Ray (2.60): get_node retries up to 180 s.
+PATIENT_RAY_START = """
+import time
+import ray._private.services as services
+_get_node = services.get_node
+def get_node(*args, **kwargs):
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            return _get_node(*args, **kwargs)
+        except RuntimeError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+services.get_node = get_node
+from ray.scripts.scripts import main
+main()
+"""
 NODE_RESOURCES = json.dumps({"slimbench_node": 1})
 # Node death is noticed within a few seconds instead of ~30 s (head-side health checks).
 FAST_FAILURE_DETECTION = {"RAY_health_check_period_ms": "500", "RAY_health_check_timeout_ms": "1000",
@@ -31,7 +51,8 @@ def free_port() -> int:
 def cluster_env() -> dict[str, str]:
     """The environment of the nodes and of drivers joining them: no auth token (a local, throw-away cluster),
     no usage stats, no proxy to a real cluster."""
-    env = dict(os.environ, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0", **FAST_FAILURE_DETECTION)
+    env = dict(os.environ, RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0", **FAST_FAILURE_DETECTION,
+               RAY_agent_register_timeout_ms="180000", RAY_raylet_start_wait_time_s="180")
     env.pop("RAY_ADDRESS", None)
     return env
 
@@ -41,14 +62,16 @@ class Node:
         self.pgid, self.node_manager_port, self.log = pgid, node_manager_port, log
 
     def pids(self) -> list[int]:
+        """Live processes of the node's process group (killed ones may linger as zombies: not counted)."""
         out = []
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
                 try:
-                    if os.getpgid(int(entry.name)) == self.pgid:
-                        out.append(int(entry.name))
-                except (ProcessLookupError, PermissionError):
-                    pass
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if fields[0] != "Z" and int(fields[2]) == self.pgid:  # state, ppid, pgrp
+                    out.append(int(entry.name))
         return out
 
     def descendants_running(self, needle: str) -> list[int]:
@@ -102,21 +125,33 @@ class LocalRayCluster:
         self.address: str | None = None
         self.env = cluster_env()
 
-    def _start(self, args: list[str], name: str) -> Node:
+    def _start(self, args, name: str, tries: int = 2) -> Node:
+        """`ray start`, again (fresh ports) when it fails: Ray gives a raylet a fixed 30 s to register with the
+        head, which a loaded 2-core machine can miss."""
+        for attempt in range(1, tries + 1):
+            try:
+                return self._start_once(args() if callable(args) else args, f"{name}-try{attempt}")
+            except RuntimeError:
+                self.nodes.pop().kill()
+                if attempt == tries:
+                    raise
+                time.sleep(2)
+
+    def _start_once(self, args: list[str], name: str) -> Node:
         nm_port = free_port()
         log = self.temp / f"{name}.log"
         common = ["--num-cpus=1", "--object-store-memory=200000000", f"--resources={NODE_RESOURCES}",
                   f"--node-manager-port={nm_port}", f"--object-manager-port={free_port()}",
                   f"--metrics-export-port={free_port()}", f"--dashboard-agent-listen-port={free_port()}",
                   f"--dashboard-agent-grpc-port={free_port()}", f"--runtime-env-agent-port={free_port()}",
-                  "--disable-usage-stats"]
+                  "--include-log-monitor=false", "--disable-usage-stats"]
         with open(log, "w") as out:
-            proc = subprocess.Popen([RAY, "start", *args, *common], env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen([sys.executable, "-c", PATIENT_RAY_START, "start", *args, *common], env=self.env, stdout=out, stderr=subprocess.STDOUT,
                                     start_new_session=True, cwd=self.temp)
             node = Node(proc.pid, nm_port, log)
             self.nodes.append(node)  # registered before waiting: teardown kills it even if start fails
             try:
-                code = proc.wait(timeout=180)
+                code = proc.wait(timeout=300)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 code = "timeout"
@@ -125,15 +160,16 @@ class LocalRayCluster:
         return node
 
     def start_head(self) -> Node:
-        port = free_port()
-        self.address = f"127.0.0.1:{port}"
-        return self._start(["--head", f"--port={port}", "--node-ip-address=127.0.0.1",
-                            f"--ray-client-server-port={free_port()}", "--include-dashboard=false",
-                            f"--dashboard-port={free_port()}", f"--temp-dir={self.temp}"], "head")
+        def args():
+            port = free_port()
+            self.address = f"127.0.0.1:{port}"
+            return ["--head", f"--port={port}", "--node-ip-address=127.0.0.1", f"--ray-client-server-port={free_port()}",
+                    "--include-dashboard=false", f"--dashboard-port={free_port()}", f"--temp-dir={self.temp}"]
+        return self._start(args, "head")
 
     def add_worker(self) -> Node:
         assert self.address, "start the head first"
-        node = self._start([f"--address={self.address}", "--node-ip-address=127.0.0.1"],
+        node = self._start(lambda: [f"--address={self.address}", "--node-ip-address=127.0.0.1"],
                            f"worker{len(self.nodes)}")
         self.wait_for_nodes()
         return node

@@ -117,6 +117,18 @@ def test_cli_refuses_ray_flags_where_they_do_not_apply(capsys):
     assert "--max-retries only apply with --executor ray" in capsys.readouterr().err
 
 
+def test_an_unreachable_cluster_is_a_clear_error_not_a_hang(capsys):
+    pytest.importorskip("ray", reason="the `dist` extra (ray) is not installed")
+    from suite.cli import main
+    from tests.suite.ray_cluster import free_port
+
+    started = time.time()
+    assert main(["run", "--suite", "smoke", "--executor", "ray", "--ray-address", f"127.0.0.1:{free_port()}"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach a Ray cluster at '127.0.0.1:" in err and "ray start --head" in err
+    assert time.time() - started < 60
+
+
 def test_node_progress_line_counts_done_running_failed_per_node():
     from suite.executors.progress import NodeTally
 
@@ -196,6 +208,15 @@ def slimbench(cluster, store: Path, cwd: Path, *extra: str, popen: bool = False)
         return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True, start_new_session=True)
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+
+
+def in_process_driver(cluster, monkeypatch, tmp_path):
+    """This test process as the driver (ray.init here; the test calls ray.shutdown)."""
+    for name, value in cluster.env.items():
+        if name.startswith("RAY_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)
+    return quick_keyed_session(tmp_path / "store", tmp_path / "work")
 
 
 def assert_no_overlap_per_node(records: list[dict]) -> None:
@@ -284,15 +305,11 @@ def test_submitted_methods_stay_isolated_on_the_nodes(cluster, tmp_path, monkeyp
     from suite.executors.ray_executor import RayExecutor
     from suite.harness import RunSpec
 
-    for name, value in cluster.env.items():
-        if name.startswith("RAY_"):
-            monkeypatch.setenv(name, value)
-    monkeypatch.chdir(tmp_path)
+    session = in_process_driver(cluster, monkeypatch, tmp_path)
     hostile = REPO / "tests" / "suite" / "hostile_methods.py"
     example = REPO / "examples" / "submission" / "neuron_prune.py"
     specs = [RunSpec("digits-mlp", f"{hostile}:Raises", "cpu"),
              RunSpec("digits-mlp", f"{example}:NeuronPrune", "cpu", params={"keep_ratio": "0.5"})]
-    session = quick_keyed_session(tmp_path / "store", tmp_path / "work")
     try:
         outcome = RayExecutor(cluster.address).run(session, specs, [session.key(s) for s in specs], "isolation")
     finally:
@@ -306,6 +323,30 @@ def test_submitted_methods_stay_isolated_on_the_nodes(cluster, tmp_path, monkeyp
     assert {r["provenance"]["executor"]["name"] for r in outcome.records} == {"ray"}
     assert sorted(p.name for p in RecordStore(tmp_path / "store").paths()) == \
         sorted(f"{r['id']}.json" for r in outcome.records)  # the driver wrote these two, nothing else did
+
+
+@pytest.mark.ray
+def test_a_run_that_keeps_crashing_is_retried_then_recorded_as_failed(cluster, tmp_path, monkeypatch):
+    """Bounded retries, then a failed record with the reason; here the run's process cannot even start."""
+    import ray
+
+    from suite.executors.ray_executor import RayExecutor
+    from suite.harness import RunSpec
+
+    session = in_process_driver(cluster, monkeypatch, tmp_path)
+    spec = RunSpec("digits-mlp", "fp32", "cpu")
+    try:
+        outcome = RayExecutor(cluster.address, max_retries=1, worker_env={"PYTHONHOME": "/nonexistent"}).run(
+            session, [spec], [session.key(spec)], "crashing")
+    finally:
+        ray.shutdown()
+    [record] = outcome.records
+    assert record["status"] == "failed" and record["error"]["phase"] == "executor"
+    assert record["error"]["type"] == "NodeRunCrashed"
+    assert record["error"]["message"].startswith("gave up after 2 attempt(s) (--max-retries 1)")
+    assert "exited with status" in record["error"]["message"] and "without a result" in record["error"]["message"]
+    assert record["config"]["run_key"] == session.key(spec) and record["provenance"]["executor"]["attempts"] == 2
+    assert [p.name for p in RecordStore(tmp_path / "store").paths()] == [f"{record['id']}.json"]
 
 
 @pytest.mark.ray
