@@ -54,8 +54,9 @@ def node_identity() -> dict:
     where = {"hostname": socket.gethostname(), "node_id": None}
     try:
         import ray
-        where["node_id"] = ray.get_runtime_context().get_node_id()
-    except Exception:  # called outside a Ray worker (tests)
+        if ray.is_initialized():  # in a Ray worker; elsewhere get_runtime_context() would start a local Ray
+            where["node_id"] = ray.get_runtime_context().get_node_id()
+    except Exception:  # no ray here (called directly, e.g. by the tests)
         pass
     return where
 
