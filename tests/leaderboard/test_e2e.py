@@ -110,6 +110,9 @@ def _idle(chromium, condition: str = "true", timeout: float = WAIT_S, what: str 
 
 def _pick_filter(chromium, label: str, option: str, param: str) -> None:
     """Open a sidebar multiselect, click an option, close it; the URL then carries the filter."""
+    widget = _sidebar_multiselect(label).removesuffix(".querySelector('input')")
+    chromium.wait_until(f"(() => {{ const w = {widget}; return !!(w && w.querySelector('input')); }})()", WAIT_S,
+                        f"the {label} filter")  # widgets hydrate after the page's text
     chromium.click(_sidebar_multiselect(label))
     chromium.wait_until(browser.js_text('[role="option"]', option) + " !== undefined", WAIT_S, f"option {option}")
     chromium.click(browser.js_text('[role="option"]', option))
@@ -239,6 +242,7 @@ def test_five_questions_answered_by_clicks(tmp_path):
         chromium.open(f"{base}/?view=board&track={target['config']['track']}&target={target['config']['target']}")
         chromium.wait_until(browser.BOARD_READY_JS, WAIT_S, "the board")
         _click_view(chromium, "Entry")
+        chromium.wait_until("!!document.querySelector('[data-testid=\"stSelectbox\"] input')", WAIT_S, "the picker")
         chromium.click("document.querySelector('[data-testid=\"stSelectbox\"] input')")
         chromium.call("Input.insertText", text=target["id"][:8])
         chromium.wait_until(browser.js_text('[role="option"]', target["id"][:8], exact=False) + " !== undefined",
