@@ -17,7 +17,7 @@ def judge_floor(card: dict, record: dict) -> Verdict:
     floor = card["expected"]["top1_floor_pct"]
     ours = results["accuracy"] * 100
     verdict.add("int8 top-1 (test split)", floor, ours, "%", f">= {floor:g} %", ours >= floor - 1e-9,
-                      "" if ours >= floor else f"{floor - ours:.2f} pp below the floor; see the dataset note")
+                      "" if ours >= floor else f"{floor - ours:.2f} pp below the floor; the notes give the known causes (lossy data, short recipe)")
     verdict.add("fp32 reference top-1", None, results["accuracy_fp32"] * 100, "%",
                 note="the track's reference, measured in the same session (context)")
     verdict.add("int8 - fp32", None, results["accuracy_delta_pp"], "pp", note="quantization cost (context)")
