@@ -643,6 +643,13 @@ def paper_section(row) -> None:
         st.caption(plain(note))
 
 
+
+def _verdict_cell(value, number) -> str:
+    """A verdict number as text; a context row without the paper's figure shows a dash, not 'None'."""
+    if value is None:
+        return "—"
+    return number(value) if isinstance(value, (int, float)) else str(value)
+
 def paper_table(rows: list[dict]):
     import pandas as pd
 
@@ -652,10 +659,8 @@ def paper_table(rows: list[dict]):
             str(item.get("status") or "context")
     return pd.DataFrame({
         "quantity": [str(r.get("quantity", "")) for r in rows],
-        "paper": [number(r.get("expected")) if isinstance(r.get("expected"), (int, float)) else
-                  str(r.get("expected", "")) for r in rows],
-        "ours": [number(r.get("measured")) if isinstance(r.get("measured"), (int, float)) else
-                 str(r.get("measured", "")) for r in rows],
+        "paper": [_verdict_cell(r.get("expected"), number) for r in rows],
+        "ours": [_verdict_cell(r.get("measured"), number) for r in rows],
         "unit": [str(r.get("unit", "")) for r in rows],
         "tolerance": [str(r.get("tolerance", "")) for r in rows],
         "verdict": [status(r) for r in rows],
