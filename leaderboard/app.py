@@ -63,12 +63,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 # -- plain text ------------------------------------------------------------------------------------
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^\"'@/])")
+_AUTOLINK = re.compile(r"(?i)\\:|\\@|www")
 
 
 def plain(value) -> str:
     """A record's string, safe inside any Streamlit Markdown element: every Markdown/HTML character is
     backslash-escaped and line breaks flattened, so it renders as the literal text."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value)).replace("\r", " ").replace("\n", " ")
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", str(value)).replace("\r", " ").replace("\n", " ")
+    # Backslash escapes do not stop GFM's autolink literals (http://..., www...., a@b.c): an invisible
+    # zero-width space after ':' / '@' / 'www' keeps a URL in a record from becoming a live link.
+    return _AUTOLINK.sub(lambda m: m.group(0) + "\u200b", text)
 
 
 def hover_text(value) -> str:

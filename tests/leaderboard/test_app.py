@@ -17,7 +17,8 @@ def _texts(elements) -> list[str]:
 
 
 def _unescape(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
+    """What a reader sees: backslash escapes resolved, the zero-width spaces that break autolinks dropped."""
+    return re.sub(r"\\(.)", r"\1", text).replace("\u200b", "")
 
 
 def _board_tables(at) -> dict:

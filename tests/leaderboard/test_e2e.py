@@ -66,7 +66,9 @@ def test_board_and_pareto_in_headless_chromium(record_store, records, tmp_path):
     assert "evil.example" in entry and "submitted by" in entry
     for name, dom in doms.items():
         assert not re.search(r"<img[^>]*evil\.example", dom), name
-        assert not re.search(r"<a[^>]*evil\.example", dom), name
+        found = re.search(r"<a[^>]*evil\.example", dom)
+        assert not found, (name, re.findall(r'data-testid="(\w+)"', dom[:found.start()])[-4:] if found else "",
+                           dom[max(0, found.start() - 300):found.start()] if found else "")
         assert "<b>bold</b>" not in dom, name
 
 
@@ -182,6 +184,7 @@ def _csv_rows(path: Path) -> list[dict]:
 
 
 @needs_chromium
+@pytest.mark.slow  # not yet seen passing end to end (written under a load of 10-30 on 2 cores); `make test-slow`
 def test_five_questions_answered_by_clicks(tmp_path):
     from suite.paths import PUBLISHED_RESULTS
 
