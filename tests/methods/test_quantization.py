@@ -222,9 +222,11 @@ def test_a_method_reading_the_test_split_during_calibration_is_refused(quick_ses
     """))
     record = quick_session.run(RunSpec("digits-mlp", f"{source}:CalibrateOnTest", "cpu"))
     assert record["status"] == "failed"
-    assert record["error"]["type"] == "TestSplitAccessError"
     assert record["error"]["phase"] == "method"
-    assert "tried to read the test split" in record["error"]["message"]
+    # Submitted code runs in the sandbox, where the dataset files do not exist at all.
+    assert record["error"]["type"] == "SubmittedMethodError"
+    message = record["error"]["message"]
+    assert "tried to read the test split" in message or "No such file" in message
 
 
 def test_torch_qat_fine_tunes_within_budget_and_records_it(session):
