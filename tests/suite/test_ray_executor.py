@@ -326,7 +326,6 @@ def test_submitted_methods_stay_isolated_on_the_nodes(cluster, tmp_path, monkeyp
 
 
 @pytest.mark.ray
-@pytest.mark.slow  # failed on the fresh-clone run of 2026-11-30 and never yet seen passing: `make test-slow`
 def test_a_run_that_keeps_crashing_is_retried_then_recorded_as_failed(cluster, tmp_path, monkeypatch):
     """Bounded retries, then a failed record with the reason; here the run's process cannot even start."""
     import ray
@@ -350,6 +349,8 @@ def test_a_run_that_keeps_crashing_is_retried_then_recorded_as_failed(cluster, t
     assert [p.name for p in RecordStore(tmp_path / "store").paths()] == [f"{record['id']}.json"]
 
 
+@pytest.mark.slow  # flaky: passed earlier on 2026-11-30, failed on that day's fresh-clone run (no retried run
+# was observed: the kill may land before or after the node's run); `make test-slow` until made deterministic
 @pytest.mark.ray
 def test_killing_a_worker_node_mid_suite_retries_its_run_elsewhere(cluster, tmp_path):
     """Runs last: the worker node does not come back."""
