@@ -45,13 +45,9 @@ def weighted_layers(model) -> list:
     return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
 
 
-def output_layers(model, input_shape) -> list:
-    """The layers whose output channels are the model's outputs (kept whole): found by tracing, not by position."""
-    tp = require("torch_pruning", "torch")
-    import torch
-
-    example = torch.zeros((1, *input_shape))
-    graph = tp.DependencyGraph().build_dependency(model, example_inputs=example)
+def output_layers(model, graph) -> list:
+    """The layers whose output channels are the model's outputs (kept whole): found in Torch-Pruning's traced
+    dependency graph of `model`, not by position."""
     outputs = []
     for layer in weighted_layers(model):
         node = graph.module2node.get(layer)
@@ -74,7 +70,8 @@ def prune_channels(model, input_shape: tuple[int, ...], ratios: list[float] | fl
     from torch import nn
 
     model.eval()
-    ignored = output_layers(model, input_shape)
+    graph = tp.DependencyGraph().build_dependency(model, example_inputs=torch.zeros((1, *input_shape)))
+    ignored = output_layers(model, graph)
     prunable = [m for m in weighted_layers(model) if m not in ignored]
     if not prunable:
         raise ConfigError("torch-channel: the model has a single weighted layer; nothing can be removed without "
@@ -86,7 +83,6 @@ def prune_channels(model, input_shape: tuple[int, ...], ratios: list[float] | fl
                           f"prunable layers (every Conv2d/Linear but the output layer)")
     names = _layer_names(model)
     before = {m: _out_channels(m) for m in prunable}
-    graph = tp.DependencyGraph().build_dependency(model, example_inputs=torch.zeros((1, *input_shape)))
     out_handlers = (tp.prune_conv_out_channels, tp.prune_linear_out_channels)
     handled: set = set()
     for module, ratio in zip(prunable, ratios):

@@ -6,7 +6,7 @@ import struct
 
 import numpy as np
 
-from suite.data.fetch import fetch_file, load_card
+from suite.data.fetch import card_checksums, fetch_file, load_card
 from suite.data.splits import DatasetSplits, Split, carve, dataset_loader
 from suite.errors import SlimBenchError
 
@@ -40,7 +40,7 @@ def load_idx_dataset(dataset: str) -> DatasetSplits:
     splits = card["splits"]
     train, val, calib = carve(x_train, y_train, splits["validation"]["size"], splits["calibration"]["size"])
     return DatasetSplits(dataset, train, val, calib, Split(x_test, y_test),
-                         {name: spec["sha256"] for name, spec in card["files"].items()}, card["num_classes"])
+                         card_checksums(dataset), card["num_classes"])
 
 
 @dataset_loader("mnist")
