@@ -12,7 +12,7 @@ split, next to the fp32 baseline measured in the same session. The verdict check
 Absolute errors are shown as context: our baselines are not the paper's, and we say so instead of tuning."""
 from __future__ import annotations
 
-from suite.reproduce.papers import register_paper
+from suite.reproduce.papers import register_paper, run_setup
 from suite.reproduce.verdict import Verdict
 
 
@@ -64,5 +64,4 @@ def judge_pruning(card: dict, record: dict) -> Verdict:
 @register_paper("han2015-lenet300")
 @register_paper("han2015-lenet5")
 def run_han2015(card: dict, ctx) -> Verdict:
-    _, verdict = ctx.run(ctx.spec(card["setup"]), lambda record: judge_pruning(card, record), card)
-    return verdict
+    return run_setup(card, ctx, judge_pruning)

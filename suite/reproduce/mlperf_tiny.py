@@ -7,7 +7,7 @@ The card says why a miss on the lossy JPEG copy is not a verdict on lossless CIF
 test split."""
 from __future__ import annotations
 
-from suite.reproduce.papers import register_paper
+from suite.reproduce.papers import register_paper, run_setup
 from suite.reproduce.verdict import Verdict
 
 
@@ -30,5 +30,4 @@ def judge_floor(card: dict, record: dict) -> Verdict:
 
 @register_paper("mlperf-tiny-ic")
 def run_mlperf_tiny_ic(card: dict, ctx) -> Verdict:
-    _, verdict = ctx.run(ctx.spec(card["setup"]), lambda record: judge_floor(card, record), card)
-    return verdict
+    return run_setup(card, ctx, judge_floor)

@@ -40,6 +40,12 @@ def register_paper(name: str):
     return deco
 
 
+def run_setup(card: dict, ctx, judge: Callable):
+    """The runner of a card with one run: its `setup` through the harness, judged by `judge(card, record)`."""
+    _, verdict = ctx.run(ctx.spec(card["setup"]), lambda record: judge(card, record), card)
+    return verdict
+
+
 def load_runners() -> None:
     global _loaded
     if not _loaded:
