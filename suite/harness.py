@@ -130,7 +130,8 @@ class Session:
             record["error"] = {"type": type(exc).__name__, "message": str(exc) or repr(exc), "phase": phase,
                                "traceback": traceback.format_exc()[-20000:]}
         record["provenance"]["runtime"] = {"target": target.name, "runtime": target.runtime,
-                                           "version": target.runtime_version()}
+                                           "version": target.runtime_version(),
+                                           "threads": target.thread_count(), "thread_policy": target.thread_policy()}
         try:
             path = self.store.write(record)
         except RecordError as exc:  # the record itself is refused (over the size cap, NaN): say so in a failed one

@@ -8,7 +8,7 @@ def register(sub):
                    help="harness: latency-loop overhead vs a bare runtime loop; leaderboard: the board at 20,000 "
                         "records in headless Chromium (leaderboard/bench.py)")
     p.add_argument("--track", default="mnist-lenet5")
-    p.add_argument("--target", default="cpu", choices=["cpu", "edge"])
+    p.add_argument("--target", default="cpu", choices=["cpu", "cpu-1t", "edge"])
     p.add_argument("--tolerance", type=float, default=0.05)
     p.add_argument("--count", type=int, default=20_000, help="leaderboard: records to generate (in a temp dir)")
     p.add_argument("--store", type=Path, default=None, help="leaderboard: use this store instead of generating one")

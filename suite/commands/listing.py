@@ -13,6 +13,12 @@ def _table(rows: list[tuple], headers: tuple) -> str:
     return "\n".join([line(headers), line(tuple("-" * w for w in widths))] + [line(r) for r in rows])
 
 
+def _threads(target) -> str:
+    """'1' or 'all usable cores (N here)': the thread count the target computes with on this machine."""
+    n = target.thread_count()
+    return str(n) if target.intra_op_threads else f"{target.thread_policy()} ({n} here)"
+
+
 def run(args):
     from methods import METHODS
     from suite.suites import SUITES
@@ -26,8 +32,8 @@ def run(args):
         "methods": lambda: _table([(m.name, m.family, m.framework, ",".join(m.formats), m.description)
                                    for m in sorted(METHODS, key=lambda m: (m.family, m.name))],
                                   ("method", "family", "framework", "artifacts", "description")),
-        "targets": lambda: _table([(t.name, t.runtime, ",".join(t.formats), t.description) for t in TARGETS],
-                                  ("target", "runtime", "runs", "description")),
+        "targets": lambda: _table([(t.name, t.runtime, ",".join(t.formats), _threads(t()), t.description)
+                                   for t in TARGETS], ("target", "runtime", "runs", "threads", "description")),
         "suites": lambda: _table([(n, f.description) for n, f in SUITES.items()], ("suite", "description")),
     }
     for name in [args.what] if args.what else list(sections):

@@ -23,6 +23,16 @@ class Target:
     description: ClassVar[str]
     runtime: ClassVar[str]
     formats: ClassVar[tuple[str, ...]]  # artifact formats it runs, by preference
+    # Threads the runtime computes with: a number, or None for all usable cores of the machine. Part of the
+    # target's identity (stated in its description and recorded): a ratio at 1 thread is not one at 2.
+    intra_op_threads: ClassVar[int | None] = None
+
+    def thread_count(self) -> int:
+        return self.intra_op_threads or machine_threads()
+
+    def thread_policy(self) -> str:
+        n = self.intra_op_threads
+        return f"{n} thread{'s' if n != 1 else ''}" if n else "all usable cores"
 
     def unavailable_reason(self) -> str | None:
         """None when this machine can run the target, else why not (missing runtime, no GPU)."""

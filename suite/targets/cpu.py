@@ -1,11 +1,12 @@
-"""`cpu`: ONNX Runtime, CPU execution provider, intra-op threads = all cores of the machine."""
+"""`cpu`: ONNX Runtime, CPU execution provider, intra-op threads = all cores of the machine;
+`cpu-1t`: the same runtime with 1 intra-op thread (single-core figures without changing `cpu`)."""
 from __future__ import annotations
 
 import numpy as np
 
 from suite.lazy import require
 from suite.targets import TARGETS
-from suite.targets.base import Runner, Target, machine_threads
+from suite.targets.base import Runner, Target
 
 
 class OrtRunner(Runner):
@@ -21,7 +22,10 @@ class OrtRunner(Runner):
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = [self.session.get_outputs()[0].name]
         self.dtype = np.dtype(input_dtype)
-        self.threads = {"intra_op": intra_threads, "inter_op": 1, "providers": self.session.get_providers()}
+        # MLAS picks its kernels (AVX2 / AVX-512 / VNNI / AMX paths) from cpuid at run time and does not report
+        # which; the record's provenance.cpu.isa says which paths this CPU offers.
+        self.threads = {"intra_op": intra_threads, "inter_op": 1, "providers": self.session.get_providers(),
+                        "kernels": "MLAS (ONNX Runtime CPU EP; ISA path chosen from cpuid, not reported)"}
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.session.run(self.output_names, {self.input_name: x})[0]
@@ -42,7 +46,14 @@ class CpuTarget(Target):
         return None
 
     def _load(self, artifact):
-        return OrtRunner(artifact.path, ["CPUExecutionProvider"], machine_threads(), artifact.input_dtype)
+        return OrtRunner(artifact.path, ["CPUExecutionProvider"], self.thread_count(), artifact.input_dtype)
 
     def runtime_version(self):
         return require("onnxruntime", "torch").__version__
+
+
+@TARGETS.register
+class Cpu1tTarget(CpuTarget):
+    name = "cpu-1t"
+    description = "ONNX Runtime CPU execution provider, 1 intra-op thread (single-core figures)"
+    intra_op_threads = 1

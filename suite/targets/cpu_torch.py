@@ -5,7 +5,7 @@ import numpy as np
 
 from suite.lazy import require
 from suite.targets import TARGETS
-from suite.targets.base import Runner, Target, machine_threads
+from suite.targets.base import Runner, Target
 
 
 class TorchScriptRunner(Runner):
@@ -13,7 +13,8 @@ class TorchScriptRunner(Runner):
         self.torch = require("torch", "torch")
         self.torch.set_num_threads(threads)
         self.module = self.torch.jit.load(str(path), map_location="cpu").eval()
-        self.threads = {"intra_op": threads, "quantized_engine": self.torch.backends.quantized.engine}
+        self.threads = {"intra_op": threads, "quantized_engine": self.torch.backends.quantized.engine,
+                        "kernels": f"ATen CPU capability {self.torch.backends.cpu.get_cpu_capability()}"}
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         with self.torch.inference_mode():
@@ -23,7 +24,7 @@ class TorchScriptRunner(Runner):
 @TARGETS.register
 class CpuTorchTarget(Target):
     name = "cpu-torch"
-    description = "PyTorch eager/TorchScript on CPU, threads = all cores (native PyTorch artifacts)"
+    description = "PyTorch eager/TorchScript on CPU, intra-op threads = all cores (native PyTorch artifacts)"
     runtime = "torch"
     formats = ("torchscript",)
 
@@ -35,7 +36,7 @@ class CpuTorchTarget(Target):
         return None
 
     def _load(self, artifact):
-        return TorchScriptRunner(artifact.path, machine_threads())
+        return TorchScriptRunner(artifact.path, self.thread_count())
 
     def runtime_version(self):
         return require("torch", "torch").__version__

@@ -68,6 +68,7 @@ class EdgeTarget(Target):
     description = "LiteRT/TFLite interpreter + XNNPACK, 1 thread (phone-CPU proxy)"
     runtime = "ai-edge-litert"
     formats = ("tflite",)
+    intra_op_threads = 1
 
     def unavailable_reason(self):
         try:
@@ -77,7 +78,7 @@ class EdgeTarget(Target):
         return None
 
     def _load(self, artifact):
-        return LiteRTRunner(artifact.path, threads=1)
+        return LiteRTRunner(artifact.path, threads=self.thread_count())
 
     def runtime_version(self):
         from importlib.metadata import version

@@ -14,7 +14,9 @@ _GPU_PROVIDERS = ["TensorrtExecutionProvider", "CUDAExecutionProvider"]
 @TARGETS.register
 class GpuTarget(Target):
     name = "gpu"
-    description = "ONNX Runtime TensorRT / CUDA execution provider (needs onnxruntime-gpu and an NVIDIA GPU)"
+    description = ("ONNX Runtime TensorRT / CUDA execution provider, 1 CPU intra-op thread (needs onnxruntime-gpu "
+                   "and an NVIDIA GPU)")
+    intra_op_threads = 1
     runtime = "onnxruntime-gpu"
     formats = ("onnx",)
 
@@ -36,7 +38,8 @@ class GpuTarget(Target):
         return None
 
     def _load(self, artifact):
-        return OrtRunner(artifact.path, self.providers() + ["CPUExecutionProvider"], 1, artifact.input_dtype)
+        return OrtRunner(artifact.path, self.providers() + ["CPUExecutionProvider"], self.thread_count(),
+                         artifact.input_dtype)
 
     def runtime_version(self):
         return require("onnxruntime", "torch").__version__
