@@ -17,7 +17,7 @@ from suite.artifacts import ExportedArtifact, pick_artifact
 from suite.data.guard import forbid_test_access
 from suite.data.splits import Split
 from suite.errors import ArtifactFormatError, RecordError, SlimBenchError, TargetUnavailableError
-from suite.measure.latency import LatencySettings
+from suite.measure.latency import LatencySettings, speed_fields
 from suite.records import provenance
 from suite.records.store import RecordStore
 
@@ -253,6 +253,7 @@ class Session:
                 "throughput_offline": offline["method"],
                 "baseline_throughput_offline": None if is_baseline else base_offline,
                 "speedup_offline": 1.0 if is_baseline else speed_offline,
+                **speed_fields(single, offline, notes),  # 95% intervals, rounds, what stopped them, load
                 "memory": memory, "size": size, "method_info": _jsonable(artifact.info), "notes": notes,
             },
             "artifact": {"format": artifact.format, "sha256": artifact.sha256(), "bytes": artifact.bytes,
@@ -304,7 +305,8 @@ def _isolated_results(session: "Session", track, target, splits, artifact: Expor
         "latency_single_stream": single["method"], "baseline_latency_single_stream": single["fp32"],
         "speedup_single_stream": speed_single,
         "throughput_offline": offline["method"], "baseline_throughput_offline": offline["fp32"],
-        "speedup_offline": speed_offline, "memory": m.memory, "size": size, "method_info": info,
+        "speedup_offline": speed_offline, **speed_fields(single, offline, notes),
+        "memory": m.memory, "size": size, "method_info": info,
         "claimed": claimed, "notes": notes,
     }
     check_finite({k: v for k, v in results.items() if k not in ("method_info", "claimed")}, "measured results")

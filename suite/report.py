@@ -6,6 +6,18 @@ def _fmt(value, spec: str, missing: str = "-") -> str:
     return missing if value is None else format(value, spec)
 
 
+def speedup_text(value, ci=None) -> str:
+    """'1.52×', or with its 95% interval '1.52× [1.47, 1.58]'; '-' when there is none."""
+    if value is None:
+        return "-"
+    text = f"{value:.2f}×"
+    return text + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+
+
+def timed_under_load(record: dict) -> bool:
+    return bool((((record.get("results") or {}).get("timing") or {}).get("load") or {}).get("high"))
+
+
 def record_row(record: dict) -> dict:
     cfg, res = record["config"], record.get("results") or {}
     lat = res.get("latency_single_stream") or {}
@@ -16,8 +28,10 @@ def record_row(record: dict) -> dict:
         "acc%": _fmt(res.get("accuracy") and res["accuracy"] * 100, ".2f"),
         "Δpp": _fmt(res.get("accuracy_delta_pp"), "+.2f"),
         "p50 ms": _fmt(lat.get("p50_ms"), ".4f"),
-        "speedup": _fmt(res.get("speedup_single_stream"), ".2f", "-") + ("x" if res.get("speedup_single_stream") else ""),
-        "b64 speedup": _fmt(res.get("speedup_offline"), ".2f") + ("x" if res.get("speedup_offline") else ""),
+        "speedup": speedup_text(res.get("speedup_single_stream"), res.get("speedup_single_stream_ci"))
+        + ("*" if timed_under_load(record) else ""),
+        "b64 speedup": speedup_text(res.get("speedup_offline"), res.get("speedup_offline_ci"))
+        + ("*" if timed_under_load(record) else ""),
         "size KB": _fmt(size.get("artifact_bytes") and size["artifact_bytes"] / 1024, ".1f"),
         "gzip KB": _fmt(size.get("gzip_bytes") and size["gzip_bytes"] / 1024, ".1f"),
         "peak MB": _fmt(mem.get("net_peak_rss_bytes") and mem["net_peak_rss_bytes"] / 2**20, ".1f"),
@@ -34,4 +48,8 @@ def format_table(records: list[dict]) -> str:
     widths = {h: max(len(h), *(len(str(r[h])) for r in rows)) for h in headers}
     lines = ["  ".join(h.ljust(widths[h]) for h in headers), "  ".join("-" * widths[h] for h in headers)]
     lines += ["  ".join(str(r[h]).ljust(widths[h]) for h in headers) for r in rows]
+    if any(timed_under_load(r) for r in records):
+        from suite.measure.load import HIGH_LOAD_SHARE
+        lines.append(f"* timed under load (other processes took over {HIGH_LOAD_SHARE:.0%} of the CPUs): "
+                     "publish/ingest refuse it without --force")
     return "\n".join(line.rstrip() for line in lines)

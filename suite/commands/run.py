@@ -31,6 +31,11 @@ def register(sub):
     p.set_defaults(func=run)
 
 
+SPEEDUP_LEGEND = ("speedup = fp32 p50 / method p50 at batch 1, measured interleaved in this session; "
+                  "b64 speedup = offline throughput ratio at batch 64; [low, high] = 95% confidence interval "
+                  "(docs/measurement.md).")
+
+
 def parse_params(pairs: list[str]) -> dict[str, str]:
     from suite.errors import ConfigError
     params = {}
@@ -89,7 +94,7 @@ def run(args) -> int:
     spec = RunSpec(args.track, args.method, args.target, args.seed, parse_params(args.param))
     record = session.run(spec)
     print(format_table([record]))
-    print(f"\nrecord: {session.store.root / (record['id'] + '.json')}")
+    print(f"\n{SPEEDUP_LEGEND}\nrecord: {session.store.root / (record['id'] + '.json')}")
     if record["status"] != "ok":
         print(f"\nrun failed ({record['error']['phase']}): {record['error']['type']}: {record['error']['message']}",
               file=sys.stderr)
@@ -132,6 +137,5 @@ def run_suite(session, name: str, seeds: list[int] | None = None, executor=None,
     failed = [r for r in records if r["status"] != "ok"]
     if failed:
         print(f"\n{len(failed)} run(s) failed; see `slimbench show ID` for the traceback", file=sys.stderr)
-    print("\nspeedup = fp32 p50 / method p50 at batch 1, measured interleaved in this session; "
-          "b64 speedup = offline throughput ratio at batch 64.")
+    print(f"\n{SPEEDUP_LEGEND}")
     return 1 if failed or outcome.setup_errors else 0

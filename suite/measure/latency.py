@@ -3,14 +3,26 @@
 Single-stream: batch 1, warm-up, then at least `min_queries` queries *and* at least `min_seconds`;
 p50/p90/p99/mean. Offline: batch `offline_batch`, samples per second. Several runners are measured
 in interleaved rounds (A B B A A B ...) so that machine drift hits all of them alike; speedups are
-ratios of numbers taken in the same rounds."""
+ratios of numbers taken in the same rounds.
+
+Each round also gives one speedup ratio per round (method vs fp32); their spread gives the speedup's
+95% confidence interval (`speedup_interval`, method in docs/measurement.md). With `adaptive`, rounds are
+added in ABBA pairs until the interval's half-width is at most `target_half_width` or the phase's time cap
+is reached; which one stopped it is recorded, with the machine's load around the timing (suite.measure.load)."""
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
+
+from suite.measure import load as machine_load
+
+BASELINE, CANDIDATE = "fp32", "method"  # the runner names whose ratio gets an interval
+CI_METHOD = ("95% t-interval over per-round log speedups (round ratio = fp32 / method p50 for single-stream, "
+             "mean batch time for offline), centred on the pooled estimate; see docs/measurement.md")
 
 
 @dataclass(frozen=True)
@@ -22,13 +34,50 @@ class LatencySettings:
     offline_batch: int = 64
     offline_min_batches: int = 10
     offline_min_seconds: float = 1.0
+    # Adaptive stopping (per phase: single-stream, then offline). After the `rounds` minimum, rounds of the
+    # same size are added in ABBA pairs until the speedup's 95% interval is within ±target_half_width, or the
+    # next pair would pass the time cap: max(max_seconds, max_factor x the minimum rounds' time), so a big
+    # track whose minimum already takes long still gets room for more rounds.
+    adaptive: bool = True
+    target_half_width: float = 0.03
+    max_seconds: float = 5.0
+    max_factor: float = 3.0
 
     def to_dict(self):
         return asdict(self)
 
 
 QUICK = LatencySettings(warmup=5, min_queries=20, min_seconds=0.05, rounds=2, offline_min_batches=3,
-                        offline_min_seconds=0.05)
+                        offline_min_seconds=0.05, adaptive=False)
+
+
+def is_quick(latency_settings: dict | None) -> bool:
+    """Whether a record's latency_settings are the --quick ones (records older than the adaptive fields
+    carry only the fields they had: those are compared)."""
+    if not latency_settings or "min_queries" not in latency_settings:
+        return False
+    return all(latency_settings[k] == v for k, v in QUICK.to_dict().items() if k in latency_settings)
+
+
+# Two-sided 95% Student t quantiles, df = 1..30 (beyond: the normal quantile, within 0.5% of t from df 30 on)
+_T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+
+
+def t975(df: int) -> float:
+    return _T975[df - 1] if df <= len(_T975) else 1.96 + 2.4 / df  # 1.96 + 2.4/df: 2.02 at 40, 1.98 at 120
+
+
+def speedup_interval(estimate: float, round_ratios: list[float]) -> dict:
+    """95% interval of a speedup from its per-round ratios: exp(log(estimate) +- t(n-1) * sd(log r) / sqrt(n)).
+    half_width is relative (0.03 = +-3%); None where fewer than 2 rounds leave no spread to estimate."""
+    n = len(round_ratios)
+    if n < 2 or estimate <= 0 or min(round_ratios) <= 0:
+        return {"estimate": estimate, "ci95": None, "half_width": None, "rounds": n}
+    logs = np.log(np.asarray(round_ratios, dtype=float))
+    h = t975(n - 1) * float(logs.std(ddof=1)) / math.sqrt(n)
+    return {"estimate": estimate, "ci95": [estimate * math.exp(-h), estimate * math.exp(h)],
+            "half_width": math.expm1(h), "rounds": n}
 
 
 def time_calls(fn: Callable, inputs: list[np.ndarray], min_calls: int, min_seconds: float) -> list[float]:
@@ -57,20 +106,63 @@ def summarize(samples: list[float]) -> dict:
             "n_queries": int(ms.size), "total_s": float(ms.sum() / 1e3)}
 
 
+def _median(samples: list[float]) -> float:
+    return float(np.median(samples))
+
+
+def _mean(samples: list[float]) -> float:
+    return float(np.mean(samples))
+
+
 def _interleaved(fns: dict[str, Callable], inputs: dict[str, list[np.ndarray]], settings: LatencySettings,
-                 min_calls: int, min_seconds: float, warmup: int) -> dict[str, list[float]]:
+                 min_calls: int, min_seconds: float, warmup: int,
+                 round_stat: Callable[[list[float]], float] = _median) -> tuple[dict[str, list[float]], dict]:
+    """Samples per runner, and the timing's facts: rounds, what stopped it, per-round speedups (fp32 time /
+    method time by `round_stat`), elapsed time and the machine's load around it."""
     names = list(fns)
     for name in names:
         for x in inputs[name][:max(1, warmup)]:
             fns[name](x)
     samples = {name: [] for name in names}
-    per_round_calls = max(1, -(-min_calls // settings.rounds))
-    per_round_seconds = min_seconds / settings.rounds
-    for r in range(settings.rounds):
+    per_round = {name: [] for name in names}
+    rounds = max(1, settings.rounds)
+    per_round_calls = max(1, -(-min_calls // rounds))
+    per_round_seconds = min_seconds / rounds
+    paired = BASELINE in fns and CANDIDATE in fns
+    adaptive = settings.adaptive and paired and rounds >= 2
+    before = machine_load.snapshot()
+    start = time.perf_counter()
+    r, minimum_s, stopped_by, half_width = 0, None, "rounds", None
+    while True:
         order = names if r % 2 == 0 else names[::-1]  # ABBA: neither runner always goes first
         for name in order:
-            samples[name].extend(time_calls(fns[name], inputs[name], per_round_calls, per_round_seconds))
-    return samples
+            s = time_calls(fns[name], inputs[name], per_round_calls, per_round_seconds)
+            samples[name].extend(s)
+            per_round[name].append(round_stat(s))
+        r += 1
+        if r < rounds:
+            continue
+        if not adaptive:
+            break
+        if r % 2:  # stop only after whole ABBA pairs
+            continue
+        elapsed = time.perf_counter() - start
+        minimum_s = minimum_s or elapsed
+        ratios = [f / m for f, m in zip(per_round[BASELINE], per_round[CANDIDATE])]
+        half_width = speedup_interval(1.0, ratios)["half_width"]
+        if half_width is not None and half_width <= settings.target_half_width:
+            stopped_by = "target"
+            break
+        cap = max(settings.max_seconds, settings.max_factor * minimum_s)
+        if elapsed + 2 * elapsed / r > cap:  # the next pair would end past the cap
+            stopped_by = "time_cap"
+            break
+    after = machine_load.snapshot()
+    info = {"rounds": r, "stopped_by": stopped_by,
+            "elapsed_s": round(time.perf_counter() - start, 3), "load": machine_load.between(before, after)}
+    if paired:
+        info["round_ratios"] = [round(f / m, 5) for f, m in zip(per_round[BASELINE], per_round[CANDIDATE])]
+    return samples, info
 
 
 def measure_single_stream(fns: dict[str, Callable], xs: dict[str, np.ndarray], settings: LatencySettings,
@@ -79,19 +171,56 @@ def measure_single_stream(fns: dict[str, Callable], xs: dict[str, np.ndarray], s
     Returns name -> latency summary."""
     inputs = {name: [np.ascontiguousarray(x[i:i + 1]) for i in range(min(n_distinct, len(x)))]
               for name, x in xs.items()}
-    samples = _interleaved(fns, inputs, settings, settings.min_queries, settings.min_seconds, settings.warmup)
-    return {name: summarize(s) for name, s in samples.items()}
+    samples, info = _interleaved(fns, inputs, settings, settings.min_queries, settings.min_seconds,
+                                 settings.warmup, _median)
+    out = {name: summarize(s) for name, s in samples.items()}
+    if "round_ratios" in info:
+        info["speedup"] = speedup_interval(out[BASELINE]["p50_ms"] / out[CANDIDATE]["p50_ms"], info["round_ratios"])
+    out["timing"] = info
+    return out
 
 
 def measure_offline(fns: dict[str, Callable], xs: dict[str, np.ndarray], settings: LatencySettings) -> dict[str, dict]:
     b = settings.offline_batch
     inputs = {name: [np.ascontiguousarray(x[i * b:(i + 1) * b]) for i in range(max(1, min(8, len(x) // b)))]
               for name, x in xs.items()}
-    samples = _interleaved(fns, inputs, settings, settings.offline_min_batches, settings.offline_min_seconds,
-                           warmup=2)
+    samples, info = _interleaved(fns, inputs, settings, settings.offline_min_batches, settings.offline_min_seconds,
+                                 2, _mean)
     out = {}
     for name, s in samples.items():
         arr = np.asarray(s)
         out[name] = {"batch": b, "samples_per_s": float(b * arr.size / arr.sum()),
                      "p50_batch_ms": float(np.percentile(arr, 50) * 1e3), "n_batches": int(arr.size)}
+    if "round_ratios" in info:
+        info["speedup"] = speedup_interval(out[CANDIDATE]["samples_per_s"] / out[BASELINE]["samples_per_s"],
+                                           info["round_ratios"])
+    out["timing"] = info
     return out
+
+
+def speed_fields(single: dict, offline: dict, notes: list[str] | None = None) -> dict:
+    """The record's interval and timing fields from measure_single_stream / measure_offline's results:
+    speedup_single_stream_ci, speedup_offline_ci ([low, high] or None for the fp32 baseline itself) and
+    `timing` (rounds, what stopped them, per-round ratios, load). Appends a note to `notes` when the
+    timing ran under load above machine_load.HIGH_LOAD_SHARE."""
+    timing: dict = {"ci_method": CI_METHOD}
+    cis = {}
+    shares = []
+    for key, part in (("single_stream", single), ("offline", offline)):
+        info = dict(part.get("timing") or {})
+        interval = info.pop("speedup", None)
+        cis[key] = interval["ci95"] if interval else None
+        if interval:
+            info["half_width"] = interval["half_width"]
+        timing[key] = info
+        share = machine_load.interference(info.get("load"))
+        if share is not None:
+            shares.append(share)
+    worst = max(shares) if shares else None
+    high = worst is not None and worst > machine_load.HIGH_LOAD_SHARE
+    timing["load"] = {"max_interference": worst, "threshold": machine_load.HIGH_LOAD_SHARE, "high": high}
+    if high and notes is not None:
+        notes.append(f"timed under load: other processes (or the hypervisor) took {worst:.0%} of the CPUs during "
+                     f"the timing (threshold {machine_load.HIGH_LOAD_SHARE:.0%}); speedups may be distorted")
+    return {"speedup_single_stream_ci": cis["single_stream"], "speedup_offline_ci": cis["offline"],
+            "timing": timing}
