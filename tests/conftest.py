@@ -15,6 +15,9 @@ if not os.environ.get("SLIMBENCH_DATA") and (SHARED_DATA / "MANIFEST.json").exis
     os.environ["SLIMBENCH_DATA"] = str(SHARED_DATA)
 # Tests never download: a missing dataset must skip (MNIST) or use the bundled digits.
 os.environ.setdefault("SLIMBENCH_OFFLINE", "1")
+# Test records are smoke timings on whatever machine runs the tests (often a busy one): they are not refused
+# for load by publish/ingest; tests/suite/test_load_gate.py checks the gate at its real threshold.
+os.environ.setdefault("SLIMBENCH_HIGH_LOAD_SHARE", "1.0")
 
 
 def _mnist_available() -> bool:

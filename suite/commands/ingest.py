@@ -10,6 +10,8 @@ def register(sub):
     p.add_argument("--store", type=Path, default=None, help="record store directory (default ./results)")
     p.add_argument("--min-relative-accuracy", type=float, default=None,
                    help="accuracy gate as a fraction of fp32 on the same track/target (default 0.99)")
+    p.add_argument("--force", action="store_true",
+                   help="accept records timed under load (other processes took over 20%% of the CPUs)")
     p.set_defaults(func=run)
 
 
@@ -20,7 +22,7 @@ def run(args) -> int:
 
     store = args.store or default_store()
     gate = MIN_RELATIVE_ACCURACY if args.min_relative_accuracy is None else args.min_relative_accuracy
-    result = ingest(args.bundle, store, gate)
+    result = ingest(args.bundle, store, gate, force=args.force)
     print(format_table(result["records"]))
     print(f"\ningested {args.bundle}: {len(result['added'])} record(s) added to {store}"
           + (f", {len(result['present'])} already present" if result["present"] else "")

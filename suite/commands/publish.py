@@ -1,7 +1,8 @@
 """slimbench publish --from DIR: copy validated records into leaderboard/results/ (what a fresh clone shows).
 
 Every file is re-validated (schema + content hash); invalid ones are refused with the reason, as are
-records measured with --quick latency loops (noisy smoke numbers) unless --allow-quick. Copies are
+records measured with --quick latency loops (noisy smoke numbers) unless --allow-quick, and records timed
+under load (suite.measure.load.HIGH_LOAD_SHARE) unless --force. Copies are
 atomic and keyed by the record id, so publishing twice is harmless."""
 from __future__ import annotations
 
@@ -15,21 +16,24 @@ def register(sub):
     p.add_argument("--to", dest="dest", type=Path, default=None, help="destination (default leaderboard/results)")
     p.add_argument("--skip-failed", action="store_true", help="publish only status=ok records")
     p.add_argument("--allow-quick", action="store_true", help="also publish records measured with --quick")
+    p.add_argument("--force", action="store_true",
+                   help="also publish records timed under load (other processes took over 20%% of the CPUs)")
     p.add_argument("--dry-run", action="store_true", help="check and report, copy nothing")
     p.set_defaults(func=run)
 
 
-def refusal(record: dict, allow_quick: bool) -> str | None:
+def refusal(record: dict, allow_quick: bool, force: bool = False) -> str | None:
     """Why a (schema-valid) record must not be published, or None."""
-    from suite.measure.latency import QUICK
+    from suite.measure.latency import is_quick
+    from suite.measure.load import load_refusal
 
-    if not allow_quick and record["config"].get("latency_settings") == QUICK.to_dict():
+    if not allow_quick and is_quick(record["config"].get("latency_settings")):
         return "measured with --quick latency loops (noisy smoke numbers); re-run without --quick or pass --allow-quick"
-    return None
+    return None if force else load_refusal(record)
 
 
 def publish(source: Path, dest: Path, skip_failed: bool = False, allow_quick: bool = False,
-            dry_run: bool = False) -> dict[str, list[str]]:
+            dry_run: bool = False, force: bool = False) -> dict[str, list[str]]:
     """{'published': [...], 'already': [...], 'skipped': [...], 'refused': [...]} (one line per file)."""
     from suite.errors import RecordError
     from suite.records.store import RecordStore
@@ -44,7 +48,7 @@ def publish(source: Path, dest: Path, skip_failed: bool = False, allow_quick: bo
             continue
         cfg = item["config"]
         what = f"{path.name} ({cfg['track']} / {cfg['method']} / {cfg['target']}, {item['status']})"
-        reason = refusal(item, allow_quick)
+        reason = refusal(item, allow_quick, force)
         if reason:
             out["refused"].append(f"{what}: {reason}")
         elif skip_failed and item["status"] != "ok":
@@ -63,7 +67,7 @@ def run(args) -> int:
     from suite.paths import PUBLISHED_RESULTS
 
     dest = args.dest or PUBLISHED_RESULTS
-    out = publish(args.source, dest, args.skip_failed, args.allow_quick, args.dry_run)
+    out = publish(args.source, dest, args.skip_failed, args.allow_quick, args.dry_run, args.force)
     verb = "would publish" if args.dry_run else "published"
     for key, title in (("published", verb), ("already", "already published"), ("skipped", "skipped"),
                        ("refused", "REFUSED")):

@@ -4,8 +4,10 @@ Checks: the manifest (kind, version), the sha256 of every file (and no unlisted 
 source's sha256 against the manifest and against every record's config.method_source_sha256, each
 record against the schema and its content-hash id, and the closed-division rules: kind "run",
 status ok, the method spec and track the manifest names, the reference checkpoint this checkout
-uses, the fp32 accuracy of the same session close to the track's reference, and the accuracy gate
-(accuracy >= 99% of fp32 on the same track and target). Hashes prove the bundle is intact and
+uses, the fp32 accuracy of the same session close to the track's reference, the accuracy gate
+(accuracy >= 99% of fp32 on the same track and target), and the load around the timing (records timed
+while other processes took over suite.measure.load.HIGH_LOAD_SHARE of the CPUs are refused unless
+forced). Hashes prove the bundle is intact and
 self-consistent, not that its numbers are true: anyone can re-check those with `slimbench reproduce`.
 
 A bundle's records carry only what a submitter can legitimately produce: no `verdict` (a reproduction is
@@ -63,7 +65,8 @@ class IngestPlan:
     source: bytes = b""
 
 
-def validate_bundle(bundle: Bundle, min_relative_accuracy: float = MIN_RELATIVE_ACCURACY) -> IngestPlan:
+def validate_bundle(bundle: Bundle, min_relative_accuracy: float = MIN_RELATIVE_ACCURACY,
+                    force: bool = False) -> IngestPlan:
     """Every problem found, in one BundleError; nothing is written here."""
     from suite.records.store import validate
 
@@ -119,7 +122,7 @@ def validate_bundle(bundle: Bundle, min_relative_accuracy: float = MIN_RELATIVE_
         except RecordError as exc:
             problems.append(str(exc))
             continue
-        problems += check_record_rules(record, where, spec, source_sha, manifest, min_relative_accuracy)
+        problems += check_record_rules(record, where, spec, source_sha, manifest, min_relative_accuracy, force)
         plan.records.append(record)
     if problems:
         raise BundleError(f"bundle {bundle.origin} refused ({len(problems)} problem(s); nothing was added):\n  - "
@@ -128,7 +131,9 @@ def validate_bundle(bundle: Bundle, min_relative_accuracy: float = MIN_RELATIVE_
 
 
 def check_record_rules(record: dict, where: str, spec: str | None, source_sha: str | None, manifest: dict,
-                       min_relative_accuracy: float) -> list[str]:
+                       min_relative_accuracy: float, force: bool = False) -> list[str]:
+    from suite.measure.load import load_refusal
+
     problems = []
     cfg, res = record["config"], record.get("results") or {}
     extra = sorted(set(record) - ALLOWED_FIELDS)
@@ -181,15 +186,19 @@ def check_record_rules(record: dict, where: str, spec: str | None, source_sha: s
         if delta is not None and abs(delta - (acc - fp32) * 100) > 1e-6:
             problems.append(f"{where}: accuracy_delta_pp {delta} disagrees with accuracy - accuracy_fp32 "
                             f"({(acc - fp32) * 100:.6f}): the results are inconsistent")
+    loaded = None if force else load_refusal(record)
+    if loaded:
+        problems.append(f"{where}: {loaded}")
     return problems
 
 
-def ingest(bundle_path: Path, store_root: Path, min_relative_accuracy: float = MIN_RELATIVE_ACCURACY) -> dict:
+def ingest(bundle_path: Path, store_root: Path, min_relative_accuracy: float = MIN_RELATIVE_ACCURACY,
+           force: bool = False) -> dict:
     """Validate, then write. Returns {"added": [ids], "present": [ids], "source": path}."""
     from suite.records.store import RecordStore
     from suite.submission.sources import store_source
 
-    plan = validate_bundle(load_bundle(bundle_path), min_relative_accuracy)
+    plan = validate_bundle(load_bundle(bundle_path), min_relative_accuracy, force)
     store = RecordStore(Path(store_root))
     present = {p.stem for p in store.paths()}
     # (each write takes the store's lock; a record already present is left as it is)

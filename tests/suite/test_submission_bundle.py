@@ -289,3 +289,19 @@ def test_a_huge_bundle_record_is_refused(bundle, tmp_path):
     edit_record(d, lambda r: r["results"]["method_info"].update(blob="x" * (2 << 20)))
     rehash(d)
     refused(d, tmp_path, "over the 1048576-byte cap on a record")
+
+
+def test_a_record_timed_under_load_is_refused_unless_forced(bundle, tmp_path, monkeypatch):
+    from suite.measure import load
+    monkeypatch.setattr(load, "HIGH_LOAD_SHARE", 0.20)  # tests/conftest.py lifts it for the other tests
+    d = unpack(bundle, tmp_path / "b")
+
+    def busy(r):
+        for phase in ("single_stream", "offline"):
+            r["results"]["timing"][phase]["load"].update(other_cpu_share=0.55, steal_share=0.0)
+    edit_record(d, busy)
+    rehash(d)
+    message = refused(d, tmp_path, "timed under load")
+    assert "55% of the CPUs" in message and "--force" in message
+    result = ingest(d, tmp_path / "forced-store", force=True)
+    assert len(result["added"]) == 1
