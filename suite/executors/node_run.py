@@ -8,10 +8,17 @@ version, datasets not reachable)."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
+
+# Fault injection for the executor tests, never set otherwise: a directory. Each run announces there that its
+# process is up and waits for the test's go-ahead, so a test can kill a node while a run is certainly in flight.
+HOLD_ENV = "SLIMBENCH_TEST_HOLD_RUNS"
+HOLD_MAX_S = 600  # a forgotten go-ahead delays a run, it never hangs it
 
 
 def execute(request: dict) -> dict:
@@ -50,9 +57,24 @@ def execute(request: dict) -> dict:
     return {"outcome": "record", "record": record}
 
 
+def hold_for_test(request: dict) -> None:
+    """With $SLIMBENCH_TEST_HOLD_RUNS=DIR: write DIR/<run key>.<pid>.started, then wait until DIR/release exists."""
+    hold = os.environ.get(HOLD_ENV)
+    if not hold:
+        return
+    from suite.atomic import atomic_write_bytes
+    started = {"run_key": request["run_key"], "pid": os.getpid(), "hostname": socket.gethostname()}
+    atomic_write_bytes(Path(hold) / f"{request['run_key']}.{os.getpid()}.started", json.dumps(started).encode(),
+                       suffix=".json")
+    deadline = time.monotonic() + HOLD_MAX_S
+    while not (Path(hold) / "release").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def main(argv: list[str]) -> int:
     request_path, result_path = map(Path, argv)
     request = json.loads(request_path.read_text())
+    hold_for_test(request)
     try:
         result = execute(request)
     except Exception as exc:  # anything else is a node problem: say so rather than crash without a result

@@ -22,8 +22,11 @@ class NodeTally:
         self.nodes_of.setdefault(run_key, []).append(node)
 
     def finished(self, run_key: str, ok: bool, where: dict | None = None) -> str | None:
-        """Count the run for the node it finished on (or its last known one); return that node id."""
+        """Count the run for the node it finished on (or its last known one); return that node id. `where` may
+        carry Ray's count of the task's earlier attempts ("attempt"), which wins over missing start reports."""
         node = self.running.pop(run_key, None)
+        if where and where.get("attempt") is not None:
+            self.attempts[run_key] = max(self.attempts[run_key], int(where["attempt"]) + 1)
         if where and (where.get("node_id") or where.get("hostname")):
             node = where.get("node_id") or where.get("hostname")
             self.hostnames.setdefault(node, where.get("hostname") or "?")

@@ -18,6 +18,7 @@ import sys
 
 from suite.errors import ConfigError
 from suite.executors.local import Outcome, describe
+from suite.executors.node_run import HOLD_ENV
 from suite.executors.progress import NodeTally
 from suite.harness import RunSpec
 
@@ -84,6 +85,8 @@ class RayExecutor:
         env = dict(self.worker_env)
         if "OMP_NUM_THREADS" in os.environ:  # the driver's explicit choice, as a local run would see it
             env.setdefault("OMP_NUM_THREADS", os.environ["OMP_NUM_THREADS"])
+        if HOLD_ENV in os.environ:  # the tests' fault-injection point (suite/executors/node_run.py)
+            env.setdefault(HOLD_ENV, os.environ[HOLD_ENV])
         pending = {}
         for i, spec in enumerate(specs):
             payload = {"spec": {"track": spec.track, "method": spec.method, "target": spec.target, "seed": spec.seed,

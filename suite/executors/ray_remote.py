@@ -23,6 +23,7 @@ import time
 
 SETUP_HINT = ("every node needs the project installed (pip install -e '.[all,dist]' in the Python that runs "
               "`ray start`) and the datasets reachable ($SLIMBENCH_DATA or its cache); see docs/distributed.md")
+START_REPORT_TIMEOUT_S = 30
 
 
 class NodeRunCrashed(RuntimeError):
@@ -56,9 +57,23 @@ def node_identity() -> dict:
         import ray
         if ray.is_initialized():  # in a Ray worker; elsewhere get_runtime_context() would start a local Ray
             where["node_id"] = ray.get_runtime_context().get_node_id()
+            # Ray's own count of this task's earlier attempts (0 on the first): the attempt count of the record
+            # does not depend on a start report from a node that died (no public API for it in Ray 2.60).
+            where["attempt"] = int(ray._private.worker.global_worker.core_worker.get_current_task_attempt_number())
     except Exception:  # no ray here (called directly, e.g. by the tests)
         pass
     return where
+
+
+def report_start(progress, run_key: str, where: dict) -> None:
+    """Tell the driver's progress actor where this attempt runs, and wait until it has it: the report is in before
+    the run's process starts, so an attempt whose node dies mid-run is still counted (a fire-and-forget call from
+    a node killed a second later could be lost with it)."""
+    try:
+        import ray
+        ray.get(progress.started.remote(run_key, where), timeout=START_REPORT_TIMEOUT_S)
+    except Exception:  # progress display only: the run goes ahead without it
+        pass
 
 
 def run_on_node(payload: dict, progress=None, python: str | None = None) -> dict:
@@ -67,7 +82,7 @@ def run_on_node(payload: dict, progress=None, python: str | None = None) -> dict
     where = node_identity()
     where["started_at"] = time.time()
     if progress is not None:
-        progress.started.remote(payload["run_key"], where)
+        report_start(progress, payload["run_key"], where)
     python = python or sys.executable
     host = where["hostname"]
     with tempfile.TemporaryDirectory(prefix="slimbench-node-") as tmp:
