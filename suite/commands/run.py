@@ -1,6 +1,7 @@
 """slimbench run --track T --method M --target X | --suite NAME [--seeds 0,1,2] [--executor ray]"""
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -16,6 +17,10 @@ def register(sub):
     p.add_argument("--store", type=Path, default=None, help="record store directory (default ./results)")
     p.add_argument("--quick", action="store_true", help="short latency loops (smoke runs; numbers are noisier)")
     p.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocess probe")
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="run N independent sessions (fresh processes), one record each, then their median and "
+                        "spread (suite/repeat.py)")
+    p.add_argument("--repeat-tag", default=None, help=argparse.SUPPRESS)  # GROUP:I:N, set by --repeat's parent
     suite = p.add_argument_group("suites", "how a --suite runs (see docs/distributed.md)")
     suite.add_argument("--seeds", help="run the suite once per seed, e.g. 0,1,2 (default: the suite's own)")
     suite.add_argument("--executor", choices=["local", "ray"], default="local",
@@ -52,8 +57,11 @@ def make_session(args):
     from suite.measure.latency import QUICK, LatencySettings
     from suite.paths import default_store
 
-    return KeyedSession(args.store or default_store(), settings=QUICK if args.quick else LatencySettings(),
-                        measure_memory=not args.no_memory)
+    from suite.repeat import parse_tag, tagged_session
+
+    session = KeyedSession(args.store or default_store(), settings=QUICK if args.quick else LatencySettings(),
+                           measure_memory=not args.no_memory)
+    return tagged_session(session, parse_tag(getattr(args, "repeat_tag", None)))
 
 
 def make_executor(args):
@@ -79,6 +87,8 @@ def run(args) -> int:
     if args.suite:
         if args.track or args.method or args.target:
             raise ConfigError("--suite runs a fixed matrix; do not combine it with --track/--method/--target")
+        if args.repeat != 1:
+            raise ConfigError("--repeat applies to a single run (--track/--method/--target); a suite takes --seeds")
         from suite.executors.plan import parse_seeds
         return run_suite(session, args.suite, seeds=parse_seeds(args.seeds), executor=make_executor(args),
                          resume=not args.no_resume, retry_failed=args.retry_failed)
@@ -91,6 +101,9 @@ def run(args) -> int:
                                          ("--target", args.target)) if not value]
     if missing:
         raise ConfigError(f"missing {', '.join(missing)} (or use --suite NAME)")
+    if args.repeat != 1:
+        from suite.repeat import run_repeats
+        return run_repeats(args)
     spec = RunSpec(args.track, args.method, args.target, args.seed, parse_params(args.param))
     record = session.run(spec)
     print(format_table([record]))
