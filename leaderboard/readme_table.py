@@ -78,21 +78,86 @@ def build_table(results_dir: Path) -> str:
     return "\n".join([HEADER, *map(table_row, rows)])
 
 
+SPEED_TRACKS = ("speed-mobilenetv2", "speed-resnet50", "speed-bert-base")
+SPEED_BEGIN, SPEED_END = "<!-- speed-table:begin -->", "<!-- speed-table:end -->"
+SPEED_HEADER = ("| track | target (threads) | method | top-1 | p50 ms (b1) | speedup b1 [95% CI] | speedup b64 [95% CI] "
+                "| size MB | × smaller | peak MB |\n| --- | --- | --- | :---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+
+
+def _ratio(value, ci) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}x" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+
+
+def speed_row(record: dict) -> str:
+    cfg, res = record["config"], record["results"]
+    size, mem = res.get("size") or {}, res.get("memory") or {}
+    threads = ((record.get("provenance") or {}).get("runtime") or {}).get("threads")
+    peak = mem.get("net_peak_rss_bytes")
+    cells = [cfg["track"], cfg["target"] + (f" ({threads})" if threads else ""), f"`{cfg['method']}`", "—",
+             f"{res['latency_single_stream']['p50_ms']:.1f}",
+             _ratio(res.get("speedup_single_stream"), res.get("speedup_single_stream_ci")),
+             _ratio(res.get("speedup_offline"), res.get("speedup_offline_ci")),
+             f"{size['artifact_bytes'] / 2**20:.1f}", f"{size.get('compression_ratio') or 1:.2f}x",
+             "-" if peak is None else f"{peak / 2**20:.0f}"]
+    return "| " + " | ".join(cells) + " |"
+
+
+def build_speed_table(results_dir: Path) -> str:
+    """The speed-only tracks' section: the latest successful record per (track, target, method), and the CPU
+    (with its ISA class) it was measured on, since int8 gains depend on it. Failed runs are listed with their
+    reason, so a conversion that does not work says so."""
+    latest: dict[tuple, dict] = {}
+    for record in RecordStore(results_dir).records():
+        cfg = record["config"]
+        if cfg["track"] not in SPEED_TRACKS or record.get("kind") == "reproduction":
+            continue
+        key = (cfg["track"], cfg["target"], cfg["method"])
+        best = latest.get(key)
+        # an ok record wins over a failed one; among equals the latest
+        rank = (record["status"] == "ok", record["created_utc"])
+        if best is None or rank >= (best["status"] == "ok", best["created_utc"]):
+            latest[key] = record
+    ok = [r for r in latest.values() if r["status"] == "ok"]
+    failed = [r for r in latest.values() if r["status"] != "ok"]
+    order = lambda r: (SPEED_TRACKS.index(r["config"]["track"]), r["config"]["target"],  # noqa: E731
+                       r["config"]["method"] != "fp32", r["config"]["method"])
+    cpus = sorted({f"{(r['provenance'].get('cpu') or {}).get('model', '?')} "
+                   f"({(r['provenance'].get('cpu') or {}).get('logical_cores', '?')} cores, "
+                   f"{(r['provenance'].get('cpu') or {}).get('isa_class', 'ISA not recorded')})" for r in ok})
+    lines = [f"CPU: {', '.join(cpus) or '(no records)'}", "", SPEED_HEADER, *map(speed_row, sorted(ok, key=order))]
+    if failed:
+        lines += ["", "Runs that failed (the record's reason):", ""]
+        lines += [f"- {r['config']['track']} / {r['config']['target']} / `{r['config']['method']}`: "
+                  f"{(r.get('error') or {}).get('message', '?').splitlines()[0][:200]}"
+                  for r in sorted(failed, key=order)]
+    return "\n".join(lines)
+
+
+def _replace_block(text: str, begin: str, end: str, body: str) -> str:
+    block = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    return block.sub(lambda _: f"{begin}\n{body}\n{end}", text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--print", action="store_true", help="print the table instead of rewriting README.md")
     args = parser.parse_args(argv)
     table = build_table(REPO_ROOT / "leaderboard" / "results")
+    speed = build_speed_table(REPO_ROOT / "leaderboard" / "results")
     if args.print:
-        print(table)
+        print(table + "\n\n" + speed)
         return 0
     readme = REPO_ROOT / "README.md"
     text = readme.read_text(encoding="utf-8")
     if BEGIN not in text or END not in text:
         print(f"README.md has no {BEGIN} ... {END} block to rewrite", file=sys.stderr)
         return 2
-    block = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    readme.write_text(block.sub(lambda _: f"{BEGIN}\n{table}\n{END}", text), encoding="utf-8")
+    text = _replace_block(text, BEGIN, END, table)
+    if SPEED_BEGIN in text and SPEED_END in text:
+        text = _replace_block(text, SPEED_BEGIN, SPEED_END, speed)
+    readme.write_text(text, encoding="utf-8")
     return 0
 
 

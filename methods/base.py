@@ -41,6 +41,9 @@ class MethodContext:
     upstream: list[ExportedArtifact] = field(default_factory=list)  # set when chained after another method
     upstream_model: Any = None  # the previous method's in-memory model (chains), when it left one
     input_dtype: str = "float32"  # the track's model input dtype ("int64" token ids for text tracks)
+    # How TFLite artifacts are built: "keras-port" (the tf-keras port of the weights) or "litert-torch"
+    # (PyTorch -> LiteRT, for architectures without a port: the speed tracks).
+    tflite_converter: str = "keras-port"
     rng: np.random.Generator = field(init=False)
 
     def __post_init__(self):
@@ -53,7 +56,7 @@ class MethodContext:
         """Export a (float) PyTorch model to every format this run needs."""
         from methods.export import export_torch_model
         return export_torch_model(model, self.input_shape, self.formats, self.workdir, stem, info, params,
-                                  input_dtype=self.input_dtype)
+                                  input_dtype=self.input_dtype, tflite_converter=self.tflite_converter)
 
 
 class Method:
@@ -64,6 +67,8 @@ class Method:
     formats: ClassVar[tuple[str, ...]]  # artifact formats it can produce
     Config: ClassVar[type] = NoConfig
     in_default_suite: ClassVar[bool] = False
+    # Trains or fine-tunes on the track's data (QAT, distillation, schedule-driven pruning): refuses speed tracks.
+    needs_training: ClassVar[bool] = False
 
     def __init__(self, config: Any = None):
         self.config = config if config is not None else self.Config()

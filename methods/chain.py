@@ -166,6 +166,11 @@ class ChainMethod(Method):
 
     def apply(self, model, context: MethodContext) -> list[ExportedArtifact]:
         last_spec, last = self.specs[-1], self.stages[-1]
+        if len(context.train) == 0:  # a speed-only track: no data to train on (suite.harness.training_refusal)
+            training = [spec for spec, stage in zip(self.specs, self.stages) if getattr(stage, "needs_training", False)]
+            if training:
+                raise ConfigError(f"chain {'+'.join(self.specs)}: stage(s) {', '.join(training)} train or fine-tune, "
+                                  f"and track {context.track!r} has no training data (a speed-only track)")
         if not set(last.formats) & set(context.formats):
             raise ConfigError(f"chain {'+'.join(self.specs)}: the last stage {last_spec!r} produces "
                               f"{', '.join(last.formats)}; this run needs {', '.join(context.formats)}")

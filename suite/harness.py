@@ -16,7 +16,7 @@ import numpy as np
 from suite.artifacts import ExportedArtifact, pick_artifact
 from suite.data.guard import forbid_test_access
 from suite.data.splits import Split
-from suite.errors import ArtifactFormatError, RecordError, SlimBenchError, TargetUnavailableError
+from suite.errors import ArtifactFormatError, ConfigError, RecordError, SlimBenchError, TargetUnavailableError
 from suite.measure.latency import LatencySettings, speed_fields
 from suite.records import provenance
 from suite.records.store import RecordStore
@@ -69,6 +69,12 @@ class Session:
         self.isolation = isolation  # suite.submission.isolation.IsolationSettings for submitted methods
         self._baselines: dict[tuple[str, str], Measured] = {}
 
+    def settings_for(self, track) -> LatencySettings:
+        """The session's latency settings, or the track's own when the session runs the defaults (speed tracks'
+        big models need fewer queries than LatencySettings' defaults sized for tiny models)."""
+        own = getattr(track, "latency_settings", None)
+        return own if own is not None and self.settings == LatencySettings() else self.settings
+
     # -- resolution ---------------------------------------------------------------------------
     @staticmethod
     def resolve(spec: RunSpec):
@@ -97,6 +103,9 @@ class Session:
         if target.name in track.unsupported_targets:
             raise ArtifactFormatError(f"track {track.name!r} does not run on target {target.name!r}: "
                                       f"{track.unsupported_targets[target.name]}")
+        refusal = training_refusal(track, method_cls)
+        if refusal:
+            raise ConfigError(refusal)
         if not set(method_cls.formats) & set(target.formats):
             raise ArtifactFormatError(
                 f"method {spec.method!r} produces {', '.join(method_cls.formats)} artifacts; target "
@@ -157,7 +166,9 @@ class Session:
                 "method_family": method_cls.family, "method_framework": method_cls.framework,
                 "method_source_sha256": getattr(method_cls, "source_sha256", None),
                 "target": spec.target, "seed": spec.seed, "budget": track.budget.to_dict(),
-                "latency_settings": self.settings.to_dict(), "command": spec.command(),
+                "latency_settings": self.settings_for(track).to_dict(), "command": spec.command(),
+                "track_kind": track.kind,
+                **({"synthetic_inputs": track.synthetic_inputs} if track.kind == "speed" else {}),
             },
             "provenance": {**provenance.collect(), "dataset": {"name": track.dataset, "sha256": splits_sha},
                            "checkpoint_sha256": track.meta.get("sha256"), "session": self.id},
@@ -172,7 +183,8 @@ class Session:
             track=track.name, input_shape=track.input_shape, num_classes=track.num_classes,
             train=splits.train, validation=splits.validation, calibration=Split(calib.x[:n], calib.y[:n]),
             budget=track.budget, seed=seed, workdir=self.workdir / stem, formats=target.formats,
-            input_dtype=track.input_dtype)
+            input_dtype=track.input_dtype,
+            tflite_converter="keras-port" if track.has_keras_port else "litert-torch")
 
     def _apply(self, method, track, target, splits, spec: RunSpec) -> list[ExportedArtifact]:
         from suite.tracks.base import ReferenceModel
@@ -224,8 +236,9 @@ class Session:
         fns, xs = {"method": this.runner.predict}, {"method": this.feed_x}
         if not is_baseline:
             fns["fp32"], xs["fp32"] = base.runner.predict, base.feed_x
-        single = measure_single_stream(fns, xs, self.settings)
-        offline = measure_offline(fns, xs, self.settings)
+        settings = self.settings_for(track)
+        single = measure_single_stream(fns, xs, settings)
+        offline = measure_offline(fns, xs, settings)
         base_single = single["method"] if is_baseline else single["fp32"]
         base_offline = offline["method"] if is_baseline else offline["fp32"]
         notes = []
@@ -233,7 +246,7 @@ class Session:
         speed_offline = offline["method"]["samples_per_s"] / base_offline["samples_per_s"]
         if speed_single < 1.0 and not is_baseline:
             notes.append(f"slower than fp32 at batch 1 on {target.name} ({speed_single:.2f}x): per-call overhead "
-                         f"dominates tiny models; see the offline (batch {self.settings.offline_batch}) speedup")
+                         f"dominates tiny models; see the offline (batch {settings.offline_batch}) speedup")
         memory = measure_peak_memory(target.name, artifact, track.input_shape) if self.measure_memory else None
         size = {
             "artifact_bytes": artifact.bytes, "gzip_bytes": artifact.gzip_bytes(),
@@ -244,8 +257,7 @@ class Session:
         }
         return {
             "results": {
-                "accuracy": this.accuracy, "accuracy_fp32": base.accuracy,
-                "accuracy_delta_pp": (this.accuracy - base.accuracy) * 100, "test_samples": int(len(test)),
+                **accuracy_fields(track, this.accuracy, base.accuracy), "test_samples": int(len(test)),
                 "prediction_agreement_fp32": float((this.predictions == base.predictions).mean()),
                 "latency_single_stream": single["method"],
                 "baseline_latency_single_stream": None if is_baseline else base_single,
@@ -270,7 +282,8 @@ def _isolated_results(session: "Session", track, target, splits, artifact: Expor
 
     test = splits.test
     base = session.baseline(track, target, splits)
-    m = measure_isolated(artifact, base.artifact, target.name, test.x, session.settings.to_dict(),
+    settings = session.settings_for(track)
+    m = measure_isolated(artifact, base.artifact, target.name, test.x, settings.to_dict(),
                          session.measure_memory, track.input_shape, track.num_classes, track.budget,
                          f"submitted method {who!r}", session.isolation)
     accuracy = top1(m.predictions, test.y)
@@ -280,7 +293,7 @@ def _isolated_results(session: "Session", track, target, splits, artifact: Expor
     notes = []
     if speed_single < 1.0:
         notes.append(f"slower than fp32 at batch 1 on {target.name} ({speed_single:.2f}x): per-call overhead "
-                     f"dominates tiny models; see the offline (batch {session.settings.offline_batch}) speedup")
+                     f"dominates tiny models; see the offline (batch {settings.offline_batch}) speedup")
     claimed = {"params": int(artifact.params), "nonzero_params": int(artifact.nonzero_params)}
     for key in ("weight_bits", "activation_bits", "bits"):
         if key in artifact.info:
@@ -299,8 +312,7 @@ def _isolated_results(session: "Session", track, target, splits, artifact: Expor
     info = _jsonable(artifact.info)
     info["sandboxed_measurement"] = {"wall_time_s": round(m.elapsed_s, 3), "process_limit": m.process_limit}
     results = {
-        "accuracy": accuracy, "accuracy_fp32": base.accuracy,
-        "accuracy_delta_pp": (accuracy - base.accuracy) * 100, "test_samples": int(len(test)),
+        **accuracy_fields(track, accuracy, base.accuracy), "test_samples": int(len(test)),
         "prediction_agreement_fp32": float((m.predictions == base.predictions).mean()),
         "latency_single_stream": single["method"], "baseline_latency_single_stream": single["fp32"],
         "speedup_single_stream": speed_single,
@@ -316,6 +328,26 @@ def _isolated_results(session: "Session", track, target, splits, artifact: Expor
                      "input_layout": artifact.input_layout, "framework": artifact.framework},
         "threads": m.threads if isinstance(m.threads, dict) else {},
     }
+
+
+def accuracy_fields(track, accuracy: float, accuracy_fp32: float) -> dict[str, Any]:
+    """Accuracy results; a speed track (random weights, synthetic inputs) has none and says why."""
+    if track.kind == "speed":
+        from suite.tracks.speed import ACCURACY_NULL_REASON
+        return {"accuracy": None, "accuracy_fp32": None, "accuracy_delta_pp": None,
+                "accuracy_null_reason": ACCURACY_NULL_REASON}
+    return {"accuracy": accuracy, "accuracy_fp32": accuracy_fp32,
+            "accuracy_delta_pp": (accuracy - accuracy_fp32) * 100}
+
+
+def training_refusal(track, method_cls) -> str | None:
+    """Why `method_cls` cannot run on `track`, or None: methods that need training data refuse speed tracks
+    (random weights and synthetic inputs leave nothing to learn from)."""
+    if track.kind == "speed" and getattr(method_cls, "needs_training", False):
+        return (f"method {getattr(method_cls, 'name', method_cls.__name__)!r} trains or fine-tunes a network, and "
+                f"{track.name!r} is a speed-only track (random weights, synthetic inputs: there is nothing to "
+                f"learn from); run it on an accuracy track")
+    return None
 
 
 def _jsonable(value):

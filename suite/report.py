@@ -23,10 +23,11 @@ def record_row(record: dict) -> dict:
     lat = res.get("latency_single_stream") or {}
     mem = res.get("memory") or {}
     size = res.get("size") or {}
+    no_accuracy = "—" if is_speed_record(record) else "-"  # speed tracks: no accuracy by design
     return {
         "track": cfg["track"], "method": cfg["method"], "target": cfg["target"], "status": record["status"],
-        "acc%": _fmt(res.get("accuracy") and res["accuracy"] * 100, ".2f"),
-        "Δpp": _fmt(res.get("accuracy_delta_pp"), "+.2f"),
+        "acc%": _fmt(res.get("accuracy") and res["accuracy"] * 100, ".2f", no_accuracy),
+        "Δpp": _fmt(res.get("accuracy_delta_pp"), "+.2f", no_accuracy),
         "p50 ms": _fmt(lat.get("p50_ms"), ".4f"),
         "speedup": speedup_text(res.get("speedup_single_stream"), res.get("speedup_single_stream_ci"))
         + ("*" if timed_under_load(record) else ""),
@@ -40,7 +41,23 @@ def record_row(record: dict) -> dict:
     }
 
 
+def is_speed_record(record: dict) -> bool:
+    """A speed-only track's record (random weights: no accuracy); never ranked with accuracy tracks."""
+    cfg = record.get("config") or {}
+    return cfg.get("track_kind") == "speed" or str(cfg.get("track", "")).startswith("speed-")
+
+
 def format_table(records: list[dict]) -> str:
+    """One table per track kind: speed-only tracks get their own, below the accuracy tracks."""
+    speed = [r for r in records if is_speed_record(r)]
+    accuracy = [r for r in records if not is_speed_record(r)]
+    if speed and accuracy:
+        return (_format_rows(accuracy) + "\n\nspeed-only tracks (random weights: speed, memory and size only)\n"
+                + _format_rows(speed))
+    return _format_rows(records)
+
+
+def _format_rows(records: list[dict]) -> str:
     rows = [record_row(r) for r in records]
     if not rows:
         return "(no records)"

@@ -53,6 +53,18 @@ def vision_suite() -> list[RunSpec]:
                   ["cpu", "edge", "cpu-torch"])
 
 
+SPEED_TRACKS = ["speed-mobilenetv2", "speed-resnet50", "speed-bert-base"]
+# The training-free methods (issue 14): methods that train refuse speed tracks (suite.harness.training_refusal).
+SPEED_METHODS = ["fp32", "ort-int8-dynamic", "ort-int8-static", "torch-int8-static", "torch-int8-dynamic",
+                 "tflite-int8", "tflite-dynamic-range", "tflite-fp16", "torch-channel"]
+
+
+@register_suite("speed", "speed only (random weights, no accuracy): ResNet-50, MobileNetV2 and BERT-base at real "
+                         "input sizes, the training-free methods on cpu, cpu-torch and edge")
+def speed_suite() -> list[RunSpec]:
+    return matrix(SPEED_TRACKS, SPEED_METHODS, ["cpu", "cpu-torch", "edge"])
+
+
 @register_suite("smoke", "digits-mlp only, fp32 on cpu and edge (seconds)")
 def smoke_suite() -> list[RunSpec]:
     return matrix(["digits-mlp"], ["fp32"], ["cpu", "edge"])

@@ -99,6 +99,7 @@ def _clone(keras, model):
 @METHODS.register
 class KerasKD(Method):
     name = "keras-kd"
+    needs_training = True
     family = "distillation"
     framework = "tensorflow"
     description = ("Hinton knowledge distillation in tf-keras into a student the track declares (TFLite), "

@@ -175,6 +175,7 @@ def _param_count(model) -> int:
 @METHODS.register
 class KDHinton(Method):
     name = "kd-hinton"
+    needs_training = True
     family = "distillation"
     framework = "torch"
     description = ("Hinton knowledge distillation (soft targets at temperature T) into a student the track declares, "
@@ -231,6 +232,7 @@ class KDHinton(Method):
 @METHODS.register
 class StudentScratch(Method):
     name = "student-scratch"
+    needs_training = True
     family = "distillation"
     framework = "torch"
     description = "Control for distillation: the same student architecture trained on labels alone, same budget"

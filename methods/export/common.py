@@ -11,8 +11,9 @@ from suite.tracks.torch_models import count_params
 def export_torch_model(model, input_shape: tuple[int, ...], formats: tuple[str, ...], workdir: Path,
                        stem: str, info: dict[str, Any] | None = None,
                        params: tuple[int, int] | None = None,
-                       input_dtype: str = "float32") -> list[ExportedArtifact]:
-    """ONNX (cpu), TorchScript (cpu-torch) and, via the tf-keras port of the same weights, TFLite (edge).
+                       input_dtype: str = "float32", tflite_converter: str = "keras-port") -> list[ExportedArtifact]:
+    """ONNX (cpu), TorchScript (cpu-torch) and TFLite (edge): via the tf-keras port of the same weights, or
+    litert-torch for architectures without a port (tflite_converter="litert-torch").
     input_dtype: the model input's dtype (float32 images/features, int64 token ids)."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -28,7 +29,12 @@ def export_torch_model(model, input_shape: tuple[int, ...], formats: tuple[str, 
         from methods.export.torchscript_export import export_torchscript
         path = export_torchscript(model, input_shape, workdir / f"{stem}.ts", input_dtype=input_dtype)
         artifacts.append(ExportedArtifact("torchscript", path, input_layout=layout, framework="torch", **base))
-    if "tflite" in formats:
+    if "tflite" in formats and tflite_converter == "litert-torch":
+        from methods.export.litert_export import torch_to_tflite
+        path = torch_to_tflite(model, input_shape, workdir / f"{stem}.tflite", input_dtype=input_dtype)
+        artifacts.append(ExportedArtifact("tflite", path, input_layout=layout, framework="litert-torch",
+                                          **{**base, "info": {**base["info"], "converter": "litert-torch"}}))
+    elif "tflite" in formats:
         from methods.export.tflite_export import keras_to_tflite
         from suite.tracks.keras_port import keras_input_layout, torch_to_keras
         keras_model = torch_to_keras(model, input_shape)

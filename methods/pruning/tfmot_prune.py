@@ -54,6 +54,7 @@ def keras_layer_report(keras_model) -> dict[str, dict]:
 @METHODS.register
 class TfmotPrune(Method):
     name = "tfmot-prune"
+    needs_training = True
     family = "pruning"
     framework = "tensorflow"
     description = ("TF-MOT prune_low_magnitude (PolynomialDecay, UpdatePruningStep, strip_pruning) on the tf-keras "

@@ -70,6 +70,31 @@ def inspect_tflite(path) -> dict[str, Any]:
     return facts
 
 
+def _via_litert(context) -> bool:
+    return getattr(context, "tflite_converter", "keras-port") == "litert-torch"
+
+
+def _convert_litert(model, context, method_name: str, scheme: str):
+    """Architectures without a tf-keras port (speed tracks): litert-torch converts the PyTorch model; PT2E
+    quantizes it ("static_int8") or ai-edge-quantizer rewrites the fp32 flatbuffer ("dynamic_int8",
+    "fp16_weights"). Returns what _convert_reference returns."""
+    from methods.export import litert_export
+    from methods.quantization.common import calibration_batches
+
+    torch_model = model.torch()
+    path = context.workdir / f"{method_name}.tflite"
+    if scheme == "static_int8":
+        litert_export.torch_to_tflite_static_int8(torch_model, context.input_shape, path,
+                                                  calibration_batches(context.calibration.x),
+                                                  input_dtype=context.input_dtype)
+    else:
+        float_path = litert_export.torch_to_tflite(torch_model, context.input_shape,
+                                                   context.workdir / f"{method_name}-fp32.tflite",
+                                                   input_dtype=context.input_dtype)
+        litert_export.quantize_tflite(float_path, path, scheme)
+    return torch_model, path, {**inspect_tflite(path), "converter": "litert-torch"}
+
+
 def _convert_reference(model, context, method_name: str, **converter_options):
     """The reference weights -> tf-keras port -> `<method>.tflite` with the given converter options; returns the
     torch model (for parameter counts), the flatbuffer path and the facts read back from it. Weight-only
@@ -88,8 +113,12 @@ def _convert_reference(model, context, method_name: str, **converter_options):
 
 def _artifact(path, model_torch, context, info) -> ExportedArtifact:
     total, nonzero = float_params(model_torch)
-    return ExportedArtifact("tflite", path, input_layout=_layout(context.input_shape), params=total,
-                            nonzero_params=nonzero, framework="tensorflow", info=info,
+    if _via_litert(context):  # litert-torch keeps PyTorch's input layout
+        layout, framework = ("NCHW" if len(context.input_shape) == 3 else "flat"), "litert-torch"
+    else:
+        layout, framework = _layout(context.input_shape), "tensorflow"
+    return ExportedArtifact("tflite", path, input_layout=layout, params=total,
+                            nonzero_params=nonzero, framework=framework, info=info,
                             input_dtype=getattr(context, "input_dtype", "float32"))
 
 
@@ -114,14 +143,20 @@ class TfliteInt8(Method):
             check_bits(self.activation_bits, "tflite-int8.activation_bits")
 
     def apply(self, model, context):
-        torch_model, path, facts = _convert_reference(
-            model, context, self.name, representative=representative_dataset(context.calibration.x),
-            int8_io=self.config.int8_io, builtin_int8_only=True)
+        if _via_litert(context):
+            torch_model, path, facts = _convert_litert(model, context, self.name, "static_int8")
+            scheme = ("full-integer post-training, PT2E (litert-torch PT2EQuantizer: symmetric per-channel int8 "
+                      "weights, int8 activations) lowered by litert-torch")
+            calibration_method = "PT2E observers (minmax) over the calibration inputs, batch 1"
+        else:
+            torch_model, path, facts = _convert_reference(
+                model, context, self.name, representative=representative_dataset(context.calibration.x),
+                int8_io=self.config.int8_io, builtin_int8_only=True)
+            scheme = "full-integer post-training (TFLite converter)"
+            calibration_method = "minmax over representative dataset (TFLite converter)"
         info = quant_info(weight_bits=8, activation_bits=8, granularity=facts.get("weight_granularity", "unknown"),
-                          scheme="full-integer post-training (TFLite converter)",
-                          calibration_samples=len(context.calibration),
-                          calibration_method="minmax over representative dataset (TFLite converter)",
-                          calibration_split="calibration", **facts)
+                          scheme=scheme, calibration_samples=len(context.calibration),
+                          calibration_method=calibration_method, calibration_split="calibration", **facts)
         return _artifact(path, torch_model, context, info)
 
 
@@ -142,10 +177,15 @@ class TfliteDynamicRange(Method):
             check_bits(self.weight_bits, "tflite-dynamic-range.weight_bits")
 
     def apply(self, model, context):
-        torch_model, path, facts = _convert_reference(model, context, self.name, optimize=True)
+        if _via_litert(context):
+            torch_model, path, facts = _convert_litert(model, context, self.name, "dynamic_int8")
+            scheme = ("dynamic range, ai-edge-quantizer dynamic_wi8_afp32 on the litert-torch fp32 flatbuffer "
+                      "(channel-wise int8 weights; activations quantized per inference)")
+        else:
+            torch_model, path, facts = _convert_reference(model, context, self.name, optimize=True)
+            scheme = "dynamic range (weights int8; activations float, quantized per inference by hybrid kernels)"
         info = quant_info(weight_bits=8, activation_bits=None, granularity=facts.get("weight_granularity", "unknown"),
-                          scheme="dynamic range (weights int8; activations float, quantized per inference by "
-                                 "hybrid kernels)",
+                          scheme=scheme,
                           calibration_samples=0, calibration_method="none (dynamic)", **facts)
         return _artifact(path, torch_model, context, info)
 
@@ -166,9 +206,15 @@ class TfliteFp16(Method):
             check_bits(self.weight_bits, "tflite-fp16.weight_bits", supported=(16,))
 
     def apply(self, model, context):
-        torch_model, path, facts = _convert_reference(model, context, self.name, float16=True)
+        if _via_litert(context):
+            torch_model, path, facts = _convert_litert(model, context, self.name, "fp16_weights")
+            scheme = ("float16 weights, ai-edge-quantizer FLOAT_CASTING weight-only recipe on the litert-torch "
+                      "fp32 flatbuffer (dequantized to fp32, or run in fp16 where the CPU supports it)")
+        else:
+            torch_model, path, facts = _convert_reference(model, context, self.name, float16=True)
+            scheme = "float16 weights (dequantized to fp32, or run in fp16 where the CPU supports it)"
         info = quant_info(weight_bits=16, activation_bits=None, granularity="per-tensor (float16 cast, no scales)",
-                          scheme="float16 weights (dequantized to fp32, or run in fp16 where the CPU supports it)",
+                          scheme=scheme,
                           calibration_samples=0, calibration_method="none", weight_format="float16", **facts)
         return _artifact(path, torch_model, context, info)
 
@@ -176,6 +222,7 @@ class TfliteFp16(Method):
 @METHODS.register
 class TfmotQat(Method):
     name = "tfmot-qat"
+    needs_training = True
     family = "quantization"
     framework = "tensorflow"
     description = ("TF-MOT quantization-aware training (quantize_model, fine-tuned within the track's budget), "

@@ -240,6 +240,7 @@ class TorchInt8Dynamic(Method):
 @METHODS.register
 class TorchQat(Method):
     name = "torch-qat"
+    needs_training = True
     family = "quantization"
     framework = "torch"
     description = ("PyTorch FX quantization-aware training (x86 QAT qconfig, fine-tuned within the track's "

@@ -32,22 +32,38 @@ class LiteRTRunner(Runner):
         self.path, self.num_threads = str(path), threads
         self._by_batch: dict[int, _Bound] = {}
         self.threads = {"num_threads": threads, "delegate": "XNNPACK (LiteRT default op resolver)"}
+        self.fixed_batch: int | None = None  # set when the flatbuffer cannot be resized (shapes baked in)
         self._get(1)
 
-    def _get(self, batch: int) -> _Bound:
+    def _get(self, batch: int) -> _Bound | None:
         bound = self._by_batch.get(batch)
         if bound is None:
+            if self.fixed_batch is not None and batch != self.fixed_batch:
+                return None
             # The default op resolver applies XNNPACK to every op it supports (float, fp16 and int8).
             interpreter = self._module.Interpreter(model_path=self.path, num_threads=self.num_threads)
             inp = interpreter.get_input_details()[0]
             if inp["shape"][0] != batch:
                 interpreter.resize_tensor_input(inp["index"], [batch, *inp["shape"][1:]])
-            interpreter.allocate_tensors()
+            try:
+                interpreter.allocate_tensors()
+            except RuntimeError as exc:
+                # A graph with the batch baked into a reshape (litert-torch's BERT) cannot take another batch:
+                # run such batches as invocations of the converted batch size, and say so in the record.
+                if inp["shape"][0] == batch or "failed to prepare" not in str(exc):
+                    raise
+                self.fixed_batch = int(inp["shape"][0])
+                self.threads["batch_execution"] = (f"fixed-shape flatbuffer (batch {self.fixed_batch}): a batch of "
+                                                   f"N runs as N/{self.fixed_batch} invocations")
+                return None
             bound = self._by_batch[batch] = _Bound(interpreter)
         return bound
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         b = self._get(len(x))
+        if b is None:
+            step = self.fixed_batch
+            return np.concatenate([self.predict(x[i:i + step]) for i in range(0, len(x), step)])
         if b.in_quant is not None:  # int8-input models: quantize with the model's own input scale
             scale, zero, lo, hi = b.in_quant
             x = np.clip(np.round(x / scale) + zero, lo, hi).astype(b.in_dtype)

@@ -3,7 +3,7 @@ from suite.registry import Registry
 
 
 def _load_builtin() -> None:
-    from suite.tracks import builtin  # noqa: F401
+    from suite.tracks import builtin, speed  # noqa: F401  (speed: definitions are imported only when built)
     try:
         from suite.tracks import sst2  # noqa: F401  (text track; optional)
     except ImportError:

@@ -28,6 +28,9 @@ class Budget:
 
 class Track:
     name: ClassVar[str]
+    # "accuracy": trained reference checkpoint, test-split accuracy. "speed": random weights, synthetic inputs,
+    # no accuracy (suite.tracks.speed); records carry it as config.track_kind and are never ranked together.
+    kind: ClassVar[str] = "accuracy"
     description: ClassVar[str]
     dataset: ClassVar[str]
     input_shape: ClassVar[tuple[int, ...]]  # per sample, torch layout
@@ -46,6 +49,11 @@ class Track:
     # Training-time augmentation of the reference recipe (None: none). Track.fit and pruning fine-tuning use it,
     # so every model trained on the track sees the same data distribution.
     augment_pad: ClassVar[int | None] = None
+    # The edge target's TFLite is built from the tf-keras port of the weights (suite.tracks.keras_port) when the
+    # architecture has one, else converted from PyTorch by litert-torch (methods.export.litert_export).
+    has_keras_port: ClassVar[bool] = True
+    # Latency settings of this track's runs when the session uses the defaults (big models: fewer queries).
+    latency_settings: ClassVar[Any] = None
 
     # -- architecture -------------------------------------------------------------------------
     def build_torch(self):
@@ -124,7 +132,7 @@ class Track:
         return model.eval()
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "dataset": self.dataset, "input_shape": list(self.input_shape),
+        return {"name": self.name, "kind": self.kind, "dataset": self.dataset, "input_shape": list(self.input_shape),
                 "budget": self.budget.to_dict(), "description": self.description}
 
 
