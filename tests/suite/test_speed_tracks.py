@@ -178,3 +178,18 @@ def test_onnx_torchscript_and_litert_forms_agree_on_outputs(tmp_path, track_name
         diff = float(np.abs(out.astype(np.float64) - eager).max())
         assert out.shape == eager.shape
         assert diff <= RELATIVE_BOUND * scale + 1e-6, f"{track_name} {artifact.format}: max diff {diff} (scale {scale})"
+
+
+def test_local_runs_hold_the_machine_lock_named_by_the_environment(tmp_path, monkeypatch):
+    import fcntl
+
+    from suite.executors.local import machine_lock
+
+    lock = tmp_path / "cpu.lock"
+    monkeypatch.setenv("SLIMBENCH_RUN_LOCK", str(lock))
+    with machine_lock():
+        with open(lock, "a") as other:  # another job taking the same lock must wait
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with open(lock, "a") as other:  # released after the run
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
