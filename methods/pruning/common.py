@@ -89,8 +89,11 @@ def track_augmentation(context):
     return TRACKS.get(context.track)().augmentation()
 
 
-def validation_accuracy(model, context) -> float:
+def validation_accuracy(model, context) -> float | None:
+    """Top-1 on the validation split; None on a track without one (speed tracks: synthetic inputs only)."""
     from suite.tracks.training import accuracy_torch
+    if len(context.validation) == 0:
+        return None
     return round(accuracy_torch(model, context.validation.x, context.validation.y), 6)
 
 
