@@ -75,6 +75,13 @@ def isa_class(flags, machine: str = "") -> str:
     return "unknown"
 
 
+def record_isa_class(record: dict) -> str:
+    """A record's ISA class: provenance.cpu.isa_class, or derived from the flags older records carry (for the
+    board's grouping and filter: ratios from different classes are not ranked as equal)."""
+    cpu = (record.get("provenance") or {}).get("cpu") or {}
+    return cpu.get("isa_class") or isa_class(cpu.get("flags") or [], cpu.get("machine") or "")
+
+
 def parse_cpuinfo(text: str, machine: str = "") -> dict:
     """Vendor, model and the ISA flags that matter (ISA_CLASSES + _CPU_FLAGS) from /proc/cpuinfo's text."""
     fields: dict[str, str] = {}

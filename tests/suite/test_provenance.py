@@ -91,7 +91,12 @@ def test_published_records_without_isa_fields_still_validate():
 
     records = RecordStore(PUBLISHED_RESULTS).records()  # raises on any invalid file
     assert records
+    from suite.records.provenance import record_isa_class
+
     old = [r for r in records if "isa_class" not in r["provenance"]["cpu"]]
     for record in old:
         cpu = record["provenance"]["cpu"]
-        assert isa_class(cpu.get("flags") or [], cpu.get("machine", "")) != ""
+        assert record_isa_class(record) == isa_class(cpu.get("flags") or [], cpu.get("machine", "")) != ""
+    assert record_isa_class({"provenance": {"cpu": {"model": "x", "isa_class": "x86-amx"}}}) == "x86-amx"
+    assert record_isa_class({"provenance": {"cpu": {"model": "x", "flags": ["avx2"], "machine": "x86_64"}}}) \
+        == "x86-avx2"
