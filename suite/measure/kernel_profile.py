@@ -40,15 +40,16 @@ def profile_onnxruntime(path: Path, x: np.ndarray, seconds: float, threads: int 
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     feed = {session.get_inputs()[0].name: x}
     session.run(None, feed)
-    end = time.perf_counter() + seconds
+    end, calls = time.perf_counter() + seconds, 0
     while time.perf_counter() < end:
         session.run(None, feed)
+        calls += 1
     trace = json.loads(Path(session.end_profiling()).read_text())
     times: dict[str, float] = defaultdict(float)
     for event in trace:
         if event.get("cat") == "Node" and event.get("name", "").endswith("_kernel_time"):
             times[event["args"].get("op_name", "?")] += event["dur"] / 1e3
-    return times
+    return dict(times), calls + 1  # the warm-up call is in the trace too
 
 
 def profile_torchscript(path: Path, x: np.ndarray, seconds: float, threads: int | None) -> dict[str, float]:
@@ -61,10 +62,11 @@ def profile_torchscript(path: Path, x: np.ndarray, seconds: float, threads: int 
     with torch.no_grad():
         module(xt)
         with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as prof:
-            end = time.perf_counter() + seconds
+            end, calls = time.perf_counter() + seconds, 0
             while time.perf_counter() < end:
                 module(xt)
-    return {e.key: e.self_cpu_time_total / 1e3 for e in prof.key_averages()}
+                calls += 1
+    return {e.key: e.self_cpu_time_total / 1e3 for e in prof.key_averages()}, calls
 
 
 _LITERT_LOOP = """
@@ -92,13 +94,13 @@ def profile_litert(path: Path, x: np.ndarray, seconds: float, threads: int | Non
             report = subprocess.run(["perf", "report", "-i", str(data), "--stdio", "--sort", "symbol",
                                      "--percent-limit", "0.5"], check=True, capture_output=True, text=True).stdout
         except (OSError, subprocess.CalledProcessError) as exc:
-            return {f"(perf unavailable: {exc})": 1.0}
+            return {f"(perf unavailable: {exc})": 1.0}, 0
     times: dict[str, float] = {}
     for line in report.splitlines():
         parts = line.split()
         if len(parts) >= 3 and parts[0].endswith("%") and parts[1].startswith("["):
             times[" ".join(parts[2:])[:90]] = float(parts[0].rstrip("%"))
-    return times
+    return times, 0  # perf samples: shares only
 
 
 PROFILERS = {"onnx": profile_onnxruntime, "torchscript": profile_torchscript, "tflite": profile_litert}
@@ -125,8 +127,9 @@ def profile(track_name: str, method: str, target_name: str, batch: int, seconds:
         out = {"track": track_name, "method": method, "target": target_name, "batch": batch, "seconds": seconds}
         for name, art in (("fp32", base.artifact), (method, artifact)):
             x = to_layout(splits.test.x[:batch].astype(art.input_dtype, copy=False), art.input_layout)
-            times = PROFILERS[art.format](art.path, x, seconds, threads)
-            out[name] = {"top": _shares(times, top), "total": sum(times.values())}
+            times, calls = PROFILERS[art.format](art.path, x, seconds, threads)
+            out[name] = {"top": _shares(times, top), "calls": calls,
+                         "ms_per_call": sum(times.values()) / calls if calls else None}
     return out
 
 
@@ -136,7 +139,8 @@ def format_profile(result: dict) -> str:
     for name in ("fp32", result["method"]):
         if name not in result:
             continue
-        lines.append(f"  {name}:")
+        per_call = result[name].get("ms_per_call")
+        lines.append(f"  {name}:" + (f" {per_call:.2f} ms of kernels per call" if per_call else ""))
         lines += [f"    {share:6.1%}  {kernel}" for kernel, share in result[name]["top"]]
     return "\n".join(lines)
 
