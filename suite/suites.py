@@ -62,7 +62,12 @@ SPEED_METHODS = ["fp32", "ort-int8-dynamic", "ort-int8-static", "torch-int8-stat
 @register_suite("speed", "speed only (random weights, no accuracy): ResNet-50, MobileNetV2 and BERT-base at real "
                          "input sizes, the training-free methods on cpu, cpu-torch and edge")
 def speed_suite() -> list[RunSpec]:
-    return matrix(SPEED_TRACKS, SPEED_METHODS, ["cpu", "cpu-torch", "edge"])
+    # Target by target, the 1-thread edge runs (slowest, with litert-torch conversions) last, so that an
+    # interrupted suite has the multi-core figures; resuming skips what is recorded.
+    targets = ["cpu", "cpu-torch", "edge"]
+    specs = matrix(SPEED_TRACKS, SPEED_METHODS, targets)
+    return sorted(specs, key=lambda s: (targets.index(s.target), SPEED_TRACKS.index(s.track),
+                                        SPEED_METHODS.index(s.method)))
 
 
 @register_suite("smoke", "digits-mlp only, fp32 on cpu and edge (seconds)")
