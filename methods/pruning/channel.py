@@ -56,7 +56,22 @@ def output_layers(model, graph) -> list:
     return outputs or weighted_layers(model)[-1:]
 
 
-def prune_channels(model, input_shape: tuple[int, ...], ratios: list[float] | float):
+def _example(input_shape: tuple[int, ...], input_dtype: str = "float32"):
+    import torch
+    return torch.zeros((1, *input_shape), dtype=getattr(torch, input_dtype))
+
+
+def transformer_ffn_layers(model) -> list:
+    """The feed-forward up-projections of a Hugging Face encoder (`*.intermediate.dense`): their neurons are
+    coupled only to the matching down-projection's inputs, so removing them keeps the hidden size and the
+    attention heads' shapes intact. (Pruning q/k/v or the hidden size needs head-aware coupling that the
+    per-layer L1 loop below does not do.)"""
+    from torch import nn
+    return [m for name, m in model.named_modules() if isinstance(m, nn.Linear) and name.endswith("intermediate.dense")]
+
+
+def prune_channels(model, input_shape: tuple[int, ...], ratios: list[float] | float, input_dtype: str = "float32",
+                   only: list | None = None):
     """Prune `model` in place with Torch-Pruning; ratios: one per prunable layer (weighted layers but the output
     ones, in module order) or one for all. Returns (model, per-layer report).
 
@@ -70,9 +85,9 @@ def prune_channels(model, input_shape: tuple[int, ...], ratios: list[float] | fl
     from torch import nn
 
     model.eval()
-    graph = tp.DependencyGraph().build_dependency(model, example_inputs=torch.zeros((1, *input_shape)))
+    graph = tp.DependencyGraph().build_dependency(model, example_inputs=_example(input_shape, input_dtype))
     ignored = output_layers(model, graph)
-    prunable = [m for m in weighted_layers(model) if m not in ignored]
+    prunable = [m for m in (only if only is not None else weighted_layers(model)) if m not in ignored]
     if not prunable:
         raise ConfigError("torch-channel: the model has a single weighted layer; nothing can be removed without "
                           "changing its outputs")
@@ -127,7 +142,7 @@ def _layer_names(model) -> dict:
     return names
 
 
-def count_macs(model, input_shape: tuple[int, ...]) -> int:
+def count_macs(model, input_shape: tuple[int, ...], input_dtype: str = "float32") -> int:
     """Multiply-accumulates of one sample through the Conv2d/Linear layers."""
     import torch
     from torch import nn
@@ -145,7 +160,7 @@ def count_macs(model, input_shape: tuple[int, ...]) -> int:
     handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     try:
         with torch.inference_mode():
-            model.eval()(torch.zeros((1, *input_shape)))
+            model.eval()(_example(input_shape, input_dtype))
     finally:
         for h in handles:
             h.remove()
@@ -168,23 +183,28 @@ class TorchChannel(Method):
         from suite.tracks.torch_models import count_params
 
         cfg: ChannelConfig = self.config
-        if context.input_dtype != "float32":
-            raise ConfigError(f"torch-channel prunes float-input vision/MLP models; track {context.track!r} takes "
-                              f"{context.input_dtype} inputs (token ids)")
         net = model.torch()
+        only, scope = None, "every Conv2d / Linear but the output layer"
+        if context.input_dtype != "float32":  # token ids: a transformer encoder
+            only, scope = transformer_ffn_layers(net), "transformer FFN up-projections (intermediate.dense) only"
+            if not only:
+                raise ConfigError(f"torch-channel prunes vision/MLP models and Hugging Face encoders' FFN neurons; "
+                                  f"the model of track {context.track!r} ({context.input_dtype} inputs) has no "
+                                  f"`intermediate.dense` layers")
         epochs, epoch_info = resolve_epochs(cfg.epochs, context)
         lr = cfg.lr or float(context.budget.finetune_lr)
         params_before = count_params(net)[0]
-        macs_before = count_macs(net, context.input_shape)
+        macs_before = count_macs(net, context.input_shape, context.input_dtype)
         val_before = validation_accuracy(net, context)
-        pruned, report = prune_channels(net, context.input_shape, list(cfg.layer_ratio) or cfg.ratio)
+        pruned, report = prune_channels(net, context.input_shape, list(cfg.layer_ratio) or cfg.ratio,
+                                        input_dtype=context.input_dtype, only=only)
         val_pruned = validation_accuracy(pruned, context)
         finetune(pruned, context, epochs, lr)
         params_after = count_params(pruned)[0]
-        macs_after = count_macs(pruned, context.input_shape)
+        macs_after = count_macs(pruned, context.input_shape, context.input_dtype)
         info = {
             "pruning": "structured L1 (filters / neurons removed)", "criterion": "l1",
-            "library": f"{LIBRARY} {version(LIBRARY)}", "layers": report,
+            "library": f"{LIBRARY} {version(LIBRARY)}", "layers": report, "pruned_layers": scope,
             "params_before": params_before, "params_after": params_after,
             "params_ratio": round(params_after / params_before, 6),
             "macs_before": macs_before, "macs_after": macs_after, "macs_ratio": round(macs_after / macs_before, 6),

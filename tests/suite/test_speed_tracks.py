@@ -195,3 +195,35 @@ def test_local_runs_hold_the_machine_lock_named_by_the_environment(tmp_path, mon
                 fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
     with open(lock, "a") as other:  # released after the run
         fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def test_torch_channel_prunes_a_hugging_face_encoders_ffn_neurons_only():
+    """BERT's FFN up-projections lose half their neurons; hidden size and heads stay, and the model still runs."""
+    import torch
+
+    from methods.pruning.channel import count_macs, prune_channels, transformer_ffn_layers
+    from suite.tracks.definitions import transformers_module
+
+    transformers = transformers_module()
+    config = transformers.BertConfig(vocab_size=200, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                                     intermediate_size=64, num_labels=2, attn_implementation="eager")
+
+    class Logits(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bert = transformers.BertForSequenceClassification(config)
+
+        def forward(self, input_ids):
+            return self.bert(input_ids=input_ids).logits
+
+    torch.manual_seed(0)
+    model = Logits().eval()
+    ffn = transformer_ffn_layers(model)
+    assert len(ffn) == 2
+    macs = count_macs(model, (16,), "int64")
+    pruned, report = prune_channels(model, (16,), 0.5, input_dtype="int64", only=ffn)
+    assert [r["channels_after"] for r in report.values()] == [32, 32]
+    assert all(m.out_features == 32 for m in transformer_ffn_layers(pruned))
+    assert pruned.bert.bert.encoder.layer[0].output.dense.in_features == 32  # the coupled down-projection
+    assert pruned.bert.config.hidden_size == 32 and count_macs(pruned, (16,), "int64") < macs
+    assert pruned(torch.randint(0, 200, (2, 16))).shape == (2, 2)
