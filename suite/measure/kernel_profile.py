@@ -69,24 +69,32 @@ def profile_torchscript(path: Path, x: np.ndarray, seconds: float, threads: int 
     return {e.key: e.self_cpu_time_total / 1e3 for e in prof.key_averages()}, calls
 
 
-_LITERT_LOOP = """
+_PERF_LOOP = """
 import sys, time, numpy as np
 sys.path.insert(0, {repo!r})
-from suite.targets.edge import LiteRTRunner
-x = np.load({x!r}); runner = LiteRTRunner({path!r}, threads=1); runner.predict(x)
+x = np.load({x!r})
+if {fmt!r} == "tflite":
+    from suite.targets.edge import LiteRTRunner
+    run = LiteRTRunner({path!r}, threads=1).predict
+else:
+    from suite.targets.cpu import OrtRunner
+    run = OrtRunner({path!r}, ["CPUExecutionProvider"], {threads!r}, str(x.dtype)).predict
+run(x)
 end = time.perf_counter() + {seconds}
 while time.perf_counter() < end:
-    runner.predict(x)
+    run(x)
 """
 
 
-def profile_litert(path: Path, x: np.ndarray, seconds: float, threads: int | None) -> dict[str, float]:
+def profile_perf(path: Path, x: np.ndarray, seconds: float, threads: int | None, fmt: str = "tflite"):
+    """Linux perf's hottest native symbols while the runtime loops on `x` (kernel names carry the ISA path:
+    XNNPACK `..._avx2` / `..._avx512vnni`, MLAS `MlasGemmU8S8KernelAvx2` / `...Avx512Vnni`)."""
     from suite.paths import REPO_ROOT
 
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "x.npy", x)
-        script = _LITERT_LOOP.format(repo=str(REPO_ROOT), x=str(Path(tmp) / "x.npy"), path=str(path),
-                                     seconds=seconds)
+        script = _PERF_LOOP.format(repo=str(REPO_ROOT), x=str(Path(tmp) / "x.npy"), path=str(path),
+                                   seconds=seconds, fmt=fmt, threads=threads)
         data = Path(tmp) / "perf.data"
         try:
             subprocess.run(["perf", "record", "-q", "-F", "499", "-o", str(data), sys.executable, "-c", script],
@@ -103,10 +111,15 @@ def profile_litert(path: Path, x: np.ndarray, seconds: float, threads: int | Non
     return times, 0  # perf samples: shares only
 
 
+def profile_litert(path: Path, x: np.ndarray, seconds: float, threads: int | None):
+    return profile_perf(path, x, seconds, threads, fmt="tflite")
+
+
 PROFILERS = {"onnx": profile_onnxruntime, "torchscript": profile_torchscript, "tflite": profile_litert}
 
 
-def profile(track_name: str, method: str, target_name: str, batch: int, seconds: float, top: int = 8) -> dict:
+def profile(track_name: str, method: str, target_name: str, batch: int, seconds: float, top: int = 8,
+            perf: bool = False) -> dict:
     from methods.resolve import resolve_method
     from suite.artifacts import pick_artifact
     from suite.harness import RunSpec, Session
@@ -127,7 +140,10 @@ def profile(track_name: str, method: str, target_name: str, batch: int, seconds:
         out = {"track": track_name, "method": method, "target": target_name, "batch": batch, "seconds": seconds}
         for name, art in (("fp32", base.artifact), (method, artifact)):
             x = to_layout(splits.test.x[:batch].astype(art.input_dtype, copy=False), art.input_layout)
-            times, calls = PROFILERS[art.format](art.path, x, seconds, threads)
+            if perf and art.format == "onnx":  # MLAS kernel names instead of ONNX op types
+                times, calls = profile_perf(art.path, x, seconds, threads, fmt="onnx")
+            else:
+                times, calls = PROFILERS[art.format](art.path, x, seconds, threads)
             out[name] = {"top": _shares(times, top), "calls": calls,
                          "ms_per_call": sum(times.values()) / calls if calls else None}
     return out
@@ -153,9 +169,11 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--json", type=Path, help="also write the result as JSON")
+    parser.add_argument("--perf", action="store_true", help="ONNX Runtime: sample native symbols with perf "
+                                                            "(MLAS kernel names) instead of the op-type profile")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    result = profile(args.track, args.method, args.target, args.batch, args.seconds)
+    result = profile(args.track, args.method, args.target, args.batch, args.seconds, perf=args.perf)
     print(format_profile(result))
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
