@@ -21,6 +21,7 @@ import json
 import re
 import sys
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
 _REPO = Path(__file__).resolve().parent.parent
@@ -31,14 +32,17 @@ import streamlit as st  # noqa: E402
 
 from leaderboard import data  # noqa: E402
 from leaderboard import index as record_index  # noqa: E402
+from leaderboard import live  # noqa: E402
 from leaderboard import pareto  # noqa: E402
 
-VIEWS = {"Board": "board", "All rows": "rows", "Pareto": "pareto", "Entry": "entry", "Compare": "compare",
-         "Papers": "papers"}
+VIEWS = {"Board": "board", "All rows": "rows", "Speed tracks": "speed", "Pareto": "pareto", "Entry": "entry",
+         "Compare": "compare", "Papers": "papers"}
 SLUG_VIEW = {slug: name for name, slug in VIEWS.items()}
 BOARD_TOP = 25             # rows per (track, target) table on the Board; the All rows view has every one
-BOARD_OPEN = 8             # (track, target) tables drawn open; more are collapsed (a browser draws each grid)
+BOARD_OPEN = 4             # (track, target) tables drawn open; more collapsed, drawn when opened (each grid
+                           # costs the browser ~0.25 s on a 2-core machine; 4 fill more than a 1000 px screen)
 MAX_PICKER_OPTIONS = 2000  # the Entry / Compare pickers list at most this many (best-ranked) filtered rows
+NO_ACCURACY = "—"          # the accuracy of a speed-only track's entry (random weights: none is measured)
 
 # URL parameter -> (session key, frame column, sidebar label)
 MULTI_FILTERS = {
@@ -81,32 +85,54 @@ def hover_text(value) -> str:
 
 
 # -- loading ---------------------------------------------------------------------------------------
-class _Board:
-    """Per process: the index of one set of stores, and the frame built from its latest snapshot."""
-
-    def __init__(self, sources):
-        self.index = record_index.RecordIndex(sources)
-        self.snapshot_id = None
-        self.df = None
-
-    def frame(self):
-        snapshot = self.index.snapshot()  # one stat per store unless something changed
-        if id(snapshot) != self.snapshot_id:
-            self.df = data.frame_from_rows(snapshot.rows)
-            self.snapshot_id = id(snapshot)
-        return snapshot, self.df
+_MEMO_MAX = 64
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _board(roots: tuple[tuple[str, str], ...], index_path: str) -> _Board:  # noqa: ARG001 (part of the key)
-    return _Board([data.Source(label, Path(root)) for label, root in roots])
+@st.cache_resource(show_spinner=False)
+def _memo_store():
+    """One per server process ({(id(frame), what, key): (frame, result)}, its lock). Not a module global: the
+    server executes this script afresh on every rerun, which would reset it."""
+    import threading
+    return {}, threading.Lock()
+
+
+def memo(df, what: str, key, compute):
+    """compute(), once per frame (a new snapshot of the index is a new frame) and key: a click that changes
+    nothing the result depends on costs a dict look-up instead of filtering / ranking 20,000 rows again.
+    Results are shared between sessions and reruns: callers must not modify them."""
+    store, lock = _memo_store()
+    slot = (id(df), what, key)
+    with lock:
+        hit = store.get(slot)
+    if hit is not None and hit[0] is df:
+        return hit[1]
+    result = compute()
+    with lock:
+        if len(store) >= _MEMO_MAX:
+            for stale in [k for k, (frame, _) in store.items() if frame is not df] or list(store)[:_MEMO_MAX // 2]:
+                store.pop(stale, None)
+        store[slot] = (df, result)
+    return result
+
+
+def _filters_key(filters: data.Filters):
+    return tuple(tuple(v) if isinstance(v, list) else v for v in vars(filters).values())
+
+
+def board_rows(df, filters: data.Filters):
+    """data.board_rows, memoised per frame and filters."""
+    return memo(df, "board_rows", _filters_key(filters), lambda: data.board_rows(df, filters))
+
+
+def speed_rows(df, filters: data.Filters):
+    """data.speed_rows, memoised per frame and filters."""
+    return memo(df, "speed_rows", _filters_key(filters), lambda: data.speed_rows(df, filters))
 
 
 def load_everything():
     args = parse_args(sys.argv[1:])
     sources = data.resolve_sources(args.store, args.published, args.no_published)
-    roots = tuple((s.label, str(s.root)) for s in sources)
-    board = _board(roots, str(record_index.default_index_path(sources)))
+    board = live.board(sources)  # per process, shared by every session (and the server's preload)
     with st.spinner("Indexing records…"):
         snapshot, df = board.frame()
     return sources, snapshot, df
@@ -237,7 +263,8 @@ def sidebar(df, sources, snapshot) -> tuple[str, data.Filters, list[tuple[str, s
 
     def choose(param: str, help_text: str | None = None):
         key, column, label = MULTI_FILTERS[param]
-        options = sorted(x for x in df[column].dropna().unique() if x != "") if not df.empty else []
+        options = memo(df, "options", column, lambda: sorted(x for x in df[column].dropna().unique() if x != "")
+                       if not df.empty else [])
         st.session_state[key] = [v for v in st.session_state.get(key, []) if v in options]
         picked = st.sidebar.multiselect(label, options, placeholder="all", help=help_text, key=key)
         return picked or None
@@ -328,27 +355,63 @@ def board_columns(compact: bool, flat: bool = False) -> dict:
     return columns
 
 
-def _table(rows, filter_pairs, compact: bool, flat: bool, limit: int | None = None):
-    """The rows to show, ranked (the best `limit` when given), with badge, date and entry link columns."""
-    columns = board_columns(compact, flat)
-    needed = [c for c in columns if c not in ("badge", "link")] + ["id", "reproductions", "failed_reproductions",
-                                                                   "date"]
-    table = data.ranked(rows[list(dict.fromkeys([*needed, "accuracy_pct"]))])
-    if limit is not None:
-        table = table.head(limit)
+def _needed(columns) -> list[str]:
+    """The frame columns a table with these display columns is built from."""
+    return list(dict.fromkeys([*(c for c in columns if c not in ("badge", "link")), "id", "reproductions",
+                               "failed_reproductions", "date", "accuracy_pct"]))
+
+
+def _decorate(table, filter_pairs):
+    """Badge, entry link and readable date columns on a (ranked, already cut) copy of frame rows."""
     table = table.copy()
     table["badge"] = [badge(ok, bad) for ok, bad in zip(table["reproductions"], table["failed_reproductions"])]
     suffix = urllib.parse.urlencode(filter_pairs)
     suffix = f"&{suffix}" if suffix else ""
     table["link"] = [f"?view=entry&id={i}{suffix}" for i in table["id"]]  # ids are hex: nothing to quote
     table["date"] = table["date"].str.replace("T", " ").str.rstrip("Z")
+    return table
+
+
+def _table(rows, filter_pairs, compact: bool, flat: bool, limit: int | None = None, speed: bool = False):
+    """The rows to show, ranked (the best `limit` when given), with badge, date and entry link columns.
+    speed: a speed-only track's rows — accuracy and Δ show NO_ACCURACY (none is measured)."""
+    columns = board_columns(compact, flat)
+    table = data.ranked(rows[_needed(columns)])
+    if limit is not None:
+        table = table.head(limit)
+    table = _decorate(table, filter_pairs)
+    if speed:
+        for column, label in (("accuracy_pct", "accuracy %"), ("delta_pp", "Δ pp")):
+            if column in columns:
+                table[column] = NO_ACCURACY
+                columns[column] = st.column_config.TextColumn(
+                    label, help="random weights: speed, memory and size only (no accuracy is measured)")
     return table, columns
 
 
-def selectable_table(table, columns, key: str) -> None:
+@dataclass(frozen=True)
+class Shown:
+    """A table ready to draw: its display columns as an Arrow table (converted once and memoised, not on every
+    rerun: Streamlit sends Arrow, and converting 32 pandas tables was most of a Board rerun), the record id of
+    each row (what a selected position means) and the column config."""
+    arrow: object
+    ids: list
+    columns: dict
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def shown_table(table, columns) -> Shown:
+    import pyarrow as pa
+
+    return Shown(pa.Table.from_pandas(table[list(columns)], preserve_index=False), table["id"].tolist(), columns)
+
+
+def selectable_table(table: Shown, key: str) -> None:
     """A board table whose rows can be selected for Compare; remembers which record each position shows."""
-    st.session_state[f"{key}__ids"] = table["id"].tolist()
-    st.dataframe(table[list(columns)], column_config=columns, hide_index=True, width="stretch", key=key,
+    st.session_state[f"{key}__ids"] = table.ids
+    st.dataframe(table.arrow, column_config=table.columns, hide_index=True, width="stretch", key=key,
                  on_select="rerun", selection_mode="multi-row",
                  height="auto" if len(table) <= 12 else min(35 * len(table) + 40, 560))
 
@@ -414,57 +477,143 @@ def board(df, filters: data.Filters, filter_pairs, compact: bool) -> None:
     st.caption("Ranked by **speedup** (a ratio against fp32 measured in the same session, so it compares across "
                "machines); absolute latency is shown with the hardware it came from. Click a column to re-sort; "
                "select rows to compare them.")
-    rows, hidden = data.board_rows(df, filters)
+    rows, hidden = board_rows(df, filters)
+    _speed_note(df, filters)
     if _board_header(df, rows, hidden, filters):
         actions(rows)
-    wanted = [*board_columns(compact), "track", "target", "runtime", "id", "reproductions", "failed_reproductions",
-              "accuracy_pct", "date"]
-    needed = [c for c in dict.fromkeys(wanted) if c in rows.columns]  # slice first: 20k rows x 60 columns
-    groups = list((rows[needed] if needed else rows).groupby(["track", "target"], sort=True))
+    groups = _board_groups(df, filters, filter_pairs, compact)
     if len(groups) > BOARD_OPEN:
         st.caption(f"{len(groups)} track · target tables: the first {BOARD_OPEN} are open, the others one click "
                    "away (or filter a track / target).")
-    for n, ((track, target), group) in enumerate(groups):
-        runtimes = ", ".join(sorted(set(group["runtime"]) - {""}))
-        shown = f"the {BOARD_TOP} best of " if len(group) > BOARD_TOP else ""
-        caption = (f"runtime: {plain(runtimes or 'unknown')} · {shown}{len(group)} "
-                   f"entr{'y' if len(group) == 1 else 'ies'}" + (" — *All rows* lists every one" if shown else ""))
+    for n, (track, target, count, runtimes, best, table) in enumerate(groups):
+        shown = f"the {BOARD_TOP} best of " if count > BOARD_TOP else ""
+        caption = (f"runtime: {plain(runtimes or 'unknown')} · {shown}{count} "
+                   f"entr{'y' if count == 1 else 'ies'}" + (" — *All rows* lists every one" if shown else ""))
         if n < BOARD_OPEN:
             st.subheader(f"{plain(track)} · {plain(target)}")
             st.caption(caption)
-            table, columns = _table(group, filter_pairs, compact, flat=False, limit=BOARD_TOP)
-            selectable_table(table, columns, key=f"board_{track}_{target}")
+            selectable_table(table, key=f"board_{track}_{target}")
             continue
-        best = data.ranked(group).iloc[0]
-        with st.expander(f"{plain(track)} · {plain(target)} — {len(group)} entr{'y' if len(group) == 1 else 'ies'}, "
-                         f"best {plain(best['method'])} {_fmt(best['speedup'], '.2f', '×')}"):
+        best_method, best_speedup = best
+        # lazy: a closed expander's table is neither sent nor drawn (the browser spent ~1.5 s of a 20k-record
+        # Board drawing 24 hidden grids); opening it reruns the script, which then draws it
+        with st.expander(f"{plain(track)} · {plain(target)} — {count} entr{'y' if count == 1 else 'ies'}, "
+                         f"best {plain(best_method)} {_fmt(best_speedup, '.2f', '×')}",
+                         key=f"open_{track}_{target}", on_change="rerun") as section:
             st.caption(caption)
-            table, columns = _table(group, filter_pairs, compact, flat=False, limit=BOARD_TOP)
-            selectable_table(table, columns, key=f"board_{track}_{target}")
+            if section.open:
+                selectable_table(table, key=f"board_{track}_{target}")
     failed = data.failed_rows(df, filters)
     if not failed.empty:
-        with st.expander(f"Failed runs ({len(failed)}) — not ranked"):
-            st.dataframe(failed[["track", "target", "method", "error_phase", "error_type", "error_message", "date",
-                                 "id"]], hide_index=True, width="stretch")
+        with st.expander(f"Failed runs ({len(failed)}) — not ranked", key="open_failed", on_change="rerun") as section:
+            if section.open:
+                st.dataframe(failed[["track", "target", "method", "error_phase", "error_type", "error_message",
+                                     "date", "id"]], hide_index=True, width="stretch")
+
+
+def _board_groups(df, filters: data.Filters, filter_pairs, compact: bool) -> list:
+    """[(track, target, entries, runtimes, (best method, its speedup), the BOARD_TOP best as a Shown table)]
+    per track · target, memoised per frame, filters and column set (a view switch, or a rerun that changes none
+    of them, redoes nothing). Ranked once, cut to the best of each group, decorated once."""
+    def compute():
+        rows, _ = board_rows(df, filters)
+        if rows.empty:
+            return []
+        columns = board_columns(compact)
+        key = ["track", "target"]
+        ranked = data.ranked(rows[list(dict.fromkeys([*_needed(columns), *key, "runtime"]))])
+        top = _decorate(ranked.groupby(key, sort=False).head(BOARD_TOP), filter_pairs)
+        counts = rows.groupby(key).size()
+        runtimes = rows.groupby(key)["runtime"].agg(lambda r: ", ".join(sorted(set(r) - {""})))
+        top = top.sort_values(key, kind="stable")  # group by group, rank order kept within each
+        whole = shown_table(top, columns)           # one Arrow conversion for every table, then slices of it
+        groups, offset = [], 0
+        for (track, target), n in top.groupby(key, sort=True).size().items():
+            first = top.iloc[offset]
+            table = Shown(whole.arrow.slice(offset, n), whole.ids[offset:offset + n], columns)
+            groups.append((track, target, int(counts[(track, target)]), runtimes[(track, target)],
+                           (first["method"], first["speedup"]), table))
+            offset += n
+        return groups
+    return memo(df, "board_groups", (_filters_key(filters), tuple(filter_pairs), compact), compute)
 
 
 def flat_view(df, filters: data.Filters, filter_pairs, compact: bool) -> None:
     st.header("All rows")
     st.caption("Every filtered entry in one table, with its track and target; sorted by speedup — click a column "
                "to re-sort.")
-    rows, hidden = data.board_rows(df, filters)
+    rows, hidden = board_rows(df, filters)
+    _speed_note(df, filters)
     if not _board_header(df, rows, hidden, filters):
         return
     actions(rows)
     st.caption(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
-    table, columns = _table(rows, filter_pairs, compact, flat=True)
-    selectable_table(table, columns, key="flat_table")
+    table = memo(df, "flat_table", (_filters_key(filters), tuple(filter_pairs), compact),
+                 lambda: shown_table(*_table(rows, filter_pairs, compact, flat=True)))
+    selectable_table(table, key="flat_table")
+
+
+# -- Speed tracks ------------------------------------------------------------------------------------
+SPEED_CAPTION = ("Speed-only tracks: production architectures at their real input sizes with fixed-seed random "
+                 "weights — speed, memory and size only, **no accuracy** (shown as —). Ranked by speedup among "
+                 "themselves, never against the accuracy tracks; the minimum-accuracy filter does not apply.")
+
+
+def _speed_note(df, filters: data.Filters) -> None:
+    """On the accuracy views: say where the speed-only tracks' entries are (they are never ranked here)."""
+    n = len(speed_rows(df, filters))
+    if n:
+        st.caption(f"{n} entr{'y' if n == 1 else 'ies'} of speed-only tracks (no accuracy) are on the "
+                   "*Speed tracks* page, not ranked here.")
+
+
+def speed_view(df, filters: data.Filters, filter_pairs, compact: bool) -> None:
+    st.header("Speed tracks")
+    st.caption(SPEED_CAPTION)
+    rows = speed_rows(df, filters)
+    failed = data.failed_rows(df, filters, speed=True)
+    if rows.empty:
+        st.info("No speed-track entries match the filters." if not df.empty and data.is_speed(df).any() else
+                "No speed-track records yet: `slimbench run --suite speed`.")
+    else:
+        actions(rows)
+        for (track, target), group in rows.groupby(["track", "target"], sort=True):
+            runtimes = ", ".join(sorted(set(group["runtime"]) - {""}))
+            st.subheader(f"{plain(track)} · {plain(target)}")
+            st.caption(f"runtime: {plain(runtimes or 'unknown')} · {len(group)} entr{'y' if len(group) == 1 else 'ies'}")
+            table, columns = _table(group, filter_pairs, compact, flat=False, limit=BOARD_TOP, speed=True)
+            selectable_table(shown_table(table, columns), key=f"speed_{track}_{target}")
+        speed_plot(rows)
+    if not failed.empty:
+        with st.expander(f"Failed runs ({len(failed)}) — not ranked"):
+            st.dataframe(failed[["track", "target", "method", "error_phase", "error_type", "error_message", "date",
+                                 "id"]], hide_index=True, width="stretch")
+
+
+def speed_plot(rows) -> None:
+    """Speedup against artifact size or peak memory, one track · target at a time (no accuracy axis)."""
+    st.subheader("Speedup vs size / memory")
+    combos = sorted(set(zip(rows["track"], rows["target"])))
+    left, middle, right = st.columns([2, 2, 1])
+    track, target = left.selectbox("Track · target", combos, format_func=lambda c: f"{c[0]} · {c[1]}",
+                                   key="speed_combo")
+    metric = middle.radio("Speedup vs", list(pareto.SPEED_X_METRICS), horizontal=True, key="speed_metric")
+    log_x = right.checkbox("log x axis", value=pareto.SPEED_X_METRICS[metric][2], key=f"speed_log_{metric}")
+    shown = rows[(rows["track"] == track) & (rows["target"] == target)].copy()
+    for column in ("method", "family", "framework", "hardware", "target", "id"):
+        shown[column] = shown[column].map(hover_text)
+    fig, plotted = pareto.speed_figure(shown, metric, log_x,
+                                       title=hover_text(f"{track} · {target}: speedup vs {metric}"))
+    if plotted.empty:
+        st.info(f"No entry here has a {metric} measurement (memory needs runs without --no-memory).")
+        return
+    st.plotly_chart(fig, width="stretch", key="speed_chart")
 
 
 # -- Pareto ------------------------------------------------------------------------------------------
 def pareto_view(df, filters: data.Filters) -> None:
     st.header("Pareto")
-    rows, _ = data.board_rows(df, filters)
+    rows, _ = board_rows(df, filters)
     if rows.empty:
         st.info("No entries match the filters.")
         return
@@ -505,8 +654,9 @@ def read_full_record(row) -> dict | None:
 
 def _picker_ids(df, filters: data.Filters, extra: list[str]) -> list[str]:
     """Filtered entries (best-ranked first, at most MAX_PICKER_OPTIONS) plus the ones already chosen."""
-    rows, _ = data.board_rows(df, filters)
-    ids = data.ranked(rows)["id"].tolist()[:MAX_PICKER_OPTIONS]
+    rows, _ = board_rows(df, filters)
+    ids = (data.ranked(rows)["id"].tolist() + data.ranked(speed_rows(df, filters))["id"].tolist())
+    ids = ids[:MAX_PICKER_OPTIONS]
     return ids + [i for i in extra if i not in set(ids) and i in set(df["id"])]
 
 
@@ -546,7 +696,11 @@ def entry_view(df, filters: data.Filters, filter_pairs) -> None:
                 st.code(traceback, language="text")
     else:
         cols = st.columns(5)
-        cols[0].metric("accuracy", _fmt(row["accuracy_pct"], ".2f", "%"), _fmt(row["delta_pp"], "+.2f", " pp"))
+        if row.get("track_kind") == "speed":
+            cols[0].metric("accuracy", NO_ACCURACY, help=plain(row.get("accuracy_null_reason")
+                                                            or "speed-only track: no accuracy is measured"))
+        else:
+            cols[0].metric("accuracy", _fmt(row["accuracy_pct"], ".2f", "%"), _fmt(row["delta_pp"], "+.2f", " pp"))
         cols[1].metric("speedup (batch 1)", _fmt(row["speedup"], ".2f", "×"))
         cols[2].metric("p50 latency", _fmt(row["p50_ms"], ".4f", " ms"), help=f"on {plain(row['hardware'])}")
         cols[3].metric("artifact size", _fmt(row["size_kb"], ",.1f", " KB"),
@@ -723,7 +877,11 @@ def compare_table(rows, chosen: list[str]):
     for i in chosen:
         label = f"{rows.loc[i, 'method']} · {rows.loc[i, 'target']} · {i[:8]}"
         names[i] = label
-    table = pd.DataFrame({names[i]: [_cell(rows.loc[i, column]) for _, column in COMPARE_FIELDS] for i in chosen},
+    def cell(i, column):
+        if column in ("accuracy_pct", "delta_pp") and rows.loc[i, "track_kind"] == "speed":
+            return NO_ACCURACY
+        return _cell(rows.loc[i, column])
+    table = pd.DataFrame({names[i]: [cell(i, column) for _, column in COMPARE_FIELDS] for i in chosen},
                          index=[name for name, _ in COMPARE_FIELDS])
     table.insert(0, "differs", [len(set(table.loc[name])) > 1 for name, _ in COMPARE_FIELDS])
     first = chosen[0]
@@ -801,7 +959,8 @@ def main() -> None:
 
 
 def _main() -> None:
-    st.set_page_config(page_title="SlimBench leaderboard", page_icon="📉", layout="wide")
+    # no emoji page_icon: checking one imports streamlit.emojis, ~0.3 s of every fresh server process
+    st.set_page_config(page_title="SlimBench leaderboard", layout="wide")
     try:
         sources, snapshot, df = load_everything()
     except data.RecordError as exc:  # the index is locked by a long `slimbench index` run, or unreadable
@@ -814,6 +973,8 @@ def _main() -> None:
         board(df, filters, filter_pairs, compact)
     elif view == "All rows":
         flat_view(df, filters, filter_pairs, compact)
+    elif view == "Speed tracks":
+        speed_view(df, filters, filter_pairs, compact)
     elif view == "Pareto":
         pareto_view(df, filters)
     elif view == "Entry":

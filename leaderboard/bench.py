@@ -6,9 +6,12 @@ the board with a cold index, drive it in headless Chromium and time what a user 
 
 Measured (each a wall-clock time in the browser, from the action to the page showing its result with
 Streamlit idle and every table drawn):
-  * cold first render — the server has never seen the store: it indexes every record, then renders;
-  * warm start — a fresh server process with the index present: process start to healthy, and the first
-    render after opening the page;
+  * cold first render — the server has never seen the store: it indexes every record, then renders. Timed
+    from launching the server process (Chromium is already up and opens the page the moment the server
+    answers), so the indexing the server starts on its own at launch (leaderboard/serve.py) is counted;
+    the time from opening the page is reported too;
+  * warm start — a fresh server process with the index present, timed the same way: launch to healthy, launch
+    to the board drawn (the figure held to the target), and page open to the board drawn;
   * warm clicks — view switches (Board <-> All rows) and filter changes (a sidebar checkbox) by real
     mouse clicks; p50 and max;
   * the server process's resident memory (now and peak) after all of that;
@@ -27,7 +30,7 @@ from pathlib import Path
 
 from leaderboard import browser
 
-TARGETS = {"warm_click_p50_s": 1.0, "cold_first_render_s": 10.0, "warm_start_render_s": 3.0, "rss_mb": 400.0}
+TARGETS = {"warm_click_p50_s": 1.0, "cold_first_render_s": 10.0, "warm_start_s": 3.0, "rss_mb": 400.0}
 VIEW_HEADER_JS = "[...document.querySelectorAll('h2')].some(h => h.innerText.trim() === {text})"
 ENTRIES_CAPTION_JS = """(() => {
   const c = [...document.querySelectorAll('[data-testid="stCaptionContainer"]')]
@@ -95,13 +98,16 @@ def run_bench(count: int = 20_000, store: Path | None = None, clicks: int = 10, 
         app_args = ["--store", str(Path(store).resolve()), "--no-published"]
 
         echo("cold index: serving, opening the board …")
-        with browser.serve_process(app_args, env=env, log=work / "cold.log", timeout=timeout) as (base, proc):
-            with browser.Chromium(binary, 1400, 1000, timeout=timeout) as chromium:
+        with browser.Chromium(binary, 1400, 1000, timeout=timeout) as chromium:
+            launched = time.perf_counter()
+            with browser.serve_process(app_args, env=env, log=work / "cold.log", timeout=timeout) as (base, proc):
                 started = time.perf_counter()
                 chromium.open(f"{base}/?view=board")
                 chromium.wait_until(_ready(VIEW_HEADER_JS.format(text='"Board"')), timeout, "the board")
-                result["cold_first_render_s"] = round(time.perf_counter() - started, 2)
-                echo(f"  cold first render {result['cold_first_render_s']} s")
+                result["cold_first_render_s"] = round(time.perf_counter() - launched, 2)
+                result["cold_page_open_to_render_s"] = round(time.perf_counter() - started, 2)
+                echo(f"  cold first render {result['cold_first_render_s']} s from launching the server "
+                     f"({result['cold_page_open_to_render_s']} s from opening the page)")
                 views, filters = [], []
                 _switch_view(chromium, "All rows", timeout)  # first visit of each view is not a warm click
                 _switch_view(chromium, "Board", timeout)
@@ -127,21 +133,23 @@ def run_bench(count: int = 20_000, store: Path | None = None, clicks: int = 10, 
                 result["rss_cold_session_peak_mb"] = round(memory.get("peak", 0), 1)
 
         echo("warm start: a new server process, index present …")
-        started = time.perf_counter()
-        with browser.serve_process(app_args, env=env, log=work / "warm.log", timeout=timeout) as (base, proc):
-            result["warm_start_healthy_s"] = round(time.perf_counter() - started, 2)
-            with browser.Chromium(binary, 1400, 1000, timeout=timeout) as chromium:
+        with browser.Chromium(binary, 1400, 1000, timeout=timeout) as chromium:
+            launched = time.perf_counter()
+            with browser.serve_process(app_args, env=env, log=work / "warm.log", timeout=timeout) as (base, proc):
+                result["warm_start_healthy_s"] = round(time.perf_counter() - launched, 2)
                 started = time.perf_counter()
                 chromium.open(f"{base}/?view=board")
                 chromium.wait_until(_ready(VIEW_HEADER_JS.format(text='"Board"')), timeout, "the board")
+                result["warm_start_s"] = round(time.perf_counter() - launched, 2)
                 result["warm_start_render_s"] = round(time.perf_counter() - started, 2)
                 result["server_warm_start_run_s"] = round(
                     float(timing.read_text().splitlines()[-1].split("\t")[1]), 2)
                 memory = browser.process_memory_mb(proc.pid)
                 result["rss_mb"] = round(memory.get("rss", 0), 1)
                 result["rss_peak_mb"] = round(memory.get("peak", 0), 1)
-        echo(f"  server healthy after {result['warm_start_healthy_s']} s; first render "
-             f"{result['warm_start_render_s']} s; RSS {result['rss_mb']} MB (peak {result['rss_peak_mb']} MB)")
+        echo(f"  launch to healthy {result['warm_start_healthy_s']} s, to the board drawn {result['warm_start_s']} s "
+             f"(page open to drawn {result['warm_start_render_s']} s); RSS {result['rss_mb']} MB "
+             f"(peak {result['rss_peak_mb']} MB)")
 
         echo("adding one record …")
         extra = work / "one-more"
@@ -158,7 +166,7 @@ def run_bench(count: int = 20_000, store: Path | None = None, clicks: int = 10, 
         result["pass"] = {
             "warm_click_p50": result["warm_click_p50_s"] < TARGETS["warm_click_p50_s"],
             "cold_first_render": result["cold_first_render_s"] < TARGETS["cold_first_render_s"],
-            "warm_start": result["warm_start_render_s"] < TARGETS["warm_start_render_s"],
+            "warm_start": result["warm_start_s"] < TARGETS["warm_start_s"],
             "rss": result["rss_max_mb"] < TARGETS["rss_mb"],
             "add_one_is_one_validation": result["add_one_validated"] == 1,
         }

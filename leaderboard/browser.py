@@ -92,7 +92,7 @@ def serve_process(app_args: list[str], port: int | None = None, timeout: float =
     """As serve(), yielding (base URL, the server's Popen) — the benchmark reads the process's memory."""
     port = port or free_port()
     log_handle = open(log, "wb") if log else subprocess.DEVNULL
-    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+    command = [sys.executable, "-m", "leaderboard.serve", "--server.headless", "true",
                "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
                "--server.showEmailPrompt", "false",
                "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer", "--", *app_args]
@@ -220,7 +220,12 @@ class Chromium:
         return result.get("result", {}).get("value")
 
     def open(self, url: str) -> None:
+        """Navigate and wait until the new document has replaced the old one: Page.navigate returns before
+        that, and a probe evaluated in between would read (and a click would hit) the previous page."""
+        self.evaluate("window.__slimbenchOldDocument = true")
         self.call("Page.navigate", url=url)
+        self.wait_until("!window.__slimbenchOldDocument && document.readyState !== 'loading'", self.timeout,
+                        f"the page {url}")
 
     def wait_for(self, expression: str, timeout: float = 60.0, what: str = "element") -> None:
         deadline = time.monotonic() + timeout

@@ -237,19 +237,41 @@ def _chosen(rows, filters: Filters):
     return rows
 
 
-def board_rows(df, filters: Filters):
-    """Ranked rows: successful `run` records passing every filter (reproductions only confer badges).
-    Returns (rows, hidden_below_accuracy_count)."""
-    if df.empty:
-        return df, 0
-    rows = _chosen(df[(df["status"] == "ok") & (df["kind"] != "reproduction")], filters)
+def is_speed(df):
+    """Rows of speed-only tracks (random weights, no accuracy: issue 14). They have their own page and are
+    never ranked with (or filtered by the accuracy threshold of) the accuracy tracks."""
+    if "track_kind" in df.columns:
+        return df["track_kind"] == "speed"
+    return df["track"].str.startswith("speed-")
+
+
+def _entries(df, filters: Filters, speed: bool):
+    """Successful `run` records of one track kind passing the choice filters, the reference filter and
+    latest-per-configuration (reproductions only confer badges)."""
+    rows = _chosen(df[(df["status"] == "ok") & (df["kind"] != "reproduction") & (is_speed(df) == speed)], filters)
     if filters.current_reference_only and not rows.empty:
         rows = rows[rows["reference_current"].map(lambda v: v is not False)]
     if filters.latest_only and not rows.empty:
         rows = (rows.sort_values("date", kind="stable")
                 .drop_duplicates(["track", "method_spec", "target", "params", "seed", "hardware"], keep="last"))
+    return rows
+
+
+def board_rows(df, filters: Filters):
+    """Ranked rows of the accuracy tracks: successful `run` records passing every filter. Speed-only tracks
+    are not among them (speed_rows). Returns (rows, hidden_below_accuracy_count)."""
+    if df.empty:
+        return df, 0
+    rows = _entries(df, filters, speed=False)
     passes = rows["relative_accuracy"].fillna(0) >= filters.min_relative_accuracy - 1e-12
     return rows[passes], int((~passes).sum())
+
+
+def speed_rows(df, filters: Filters):
+    """Entries of the speed-only tracks (no accuracy, so no accuracy threshold), for their own page."""
+    if df.empty:
+        return df
+    return _entries(df, filters, speed=True)
 
 
 def ranked(rows):
@@ -257,10 +279,11 @@ def ranked(rows):
     return rows.sort_values(["speedup", "accuracy_pct"], ascending=False, na_position="last", kind="stable")
 
 
-def failed_rows(df, filters: Filters):
+def failed_rows(df, filters: Filters, speed: bool = False):
+    """Failed runs of the accuracy tracks (speed=False) or of the speed-only tracks (speed=True)."""
     if df.empty:
         return df
-    return _chosen(df[df["status"] == "failed"], filters)
+    return _chosen(df[(df["status"] == "failed") & (is_speed(df) == speed)], filters)
 
 
 def paper_rows(df):

@@ -27,7 +27,7 @@ from suite.errors import RecordError
 
 INDEX_ENV = "SLIMBENCH_LEADERBOARD_INDEX"
 # Bump when the row layout or its derivation changes: an index of another version is rebuilt.
-INDEX_VERSION = 3
+INDEX_VERSION = 4  # 4: track_kind, accuracy_null_reason (speed-only tracks)
 LOCK_WAIT_S = 10.0
 
 
@@ -197,7 +197,7 @@ def validate_record(record: dict, name: str, cid: str | None = None) -> str | No
 
 
 PARALLEL_MIN_FILES = 1500  # below this, worker start-up costs more than it saves
-BATCH_FILES = 4000         # files indexed (and rows held in memory) per batch
+CHUNK_FILES = 500          # files per unit of work: a worker indexes a chunk, the parent inserts it
 
 
 def index_file(root: Path, name: str, size: int, mtime: int, known_cid: str | None):
@@ -219,8 +219,24 @@ def index_file(root: Path, name: str, size: int, mtime: int, known_cid: str | No
     return name, size, mtime, cid, problem, row, validated
 
 
-def _index_chunk(root: str, todo: list) -> list:
-    return [index_file(Path(root), *item) for item in todo]
+@dataclass
+class Chunk:
+    """What indexing a chunk of files gives the parent to insert: per file (name, size, mtime, content id,
+    problem, validated) — validated None when the content id is the indexed one — and the valid files' rows
+    as one Arrow table (columnar: cheap to send back from a worker, and DuckDB reads it as it is)."""
+    files: list
+    rows: object = None  # pyarrow.Table with root, name and the flat columns, or None
+
+
+def _index_chunk(root: str, todo: list) -> Chunk:
+    import pyarrow as pa
+
+    files, rows = [], []
+    for name, size, mtime, cid, problem, row, validated in (index_file(Path(root), *item) for item in todo):
+        files.append((name, size, mtime, cid, problem, validated))
+        if row is not None:
+            rows.append({"root": root, "name": name, **row})
+    return Chunk(files, pa.Table.from_pylist(rows, schema=_rows_schema()) if rows else None)
 
 
 @contextlib.contextmanager
@@ -244,18 +260,23 @@ def _pool(n_files: int):
         yield pool
 
 
-def _index_files(root: Path, todo: list, pool=None) -> list:
-    """index_file over todo, spread over the pool's workers in chunks when there is a pool."""
-    if pool is None or len(todo) < 2:
-        return _index_chunk(str(root), todo)
-    import concurrent.futures
+def _index_chunks(root: Path, todo: list, pool=None):
+    """Chunk results, in order, as they are ready: with a pool, every chunk is handed to the workers at once
+    and the parent inserts each finished chunk while the workers go on (the parent never waits for a whole
+    batch, the workers never wait for the parent's inserts)."""
+    chunks = [todo[i:i + CHUNK_FILES] for i in range(0, len(todo), CHUNK_FILES)]
+    done = 0
+    if pool is not None and len(chunks) > 1:
+        import concurrent.futures
 
-    size = -(-len(todo) // ((os.cpu_count() or 2) * 2))
-    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
-    try:
-        return [item for part in pool.map(_index_chunk, [str(root)] * len(chunks), chunks) for item in part]
-    except (OSError, concurrent.futures.process.BrokenProcessPool):  # workers died: do it here
-        return _index_chunk(str(root), todo)
+        try:
+            for result in pool.map(_index_chunk, [str(root)] * len(chunks), chunks):
+                done += 1
+                yield result
+        except (OSError, concurrent.futures.process.BrokenProcessPool):  # workers died: do the rest here
+            pass
+    for chunk in chunks[done:]:
+        yield _index_chunk(str(root), chunk)
 
 
 class RecordIndex:
@@ -339,14 +360,14 @@ class RecordIndex:
                 for name, (size, mtime) in sorted(listing.items())
                 if name not in known or known[name][:2] != (size, mtime)]
         with _pool(len(todo)) as pool:
-            for start in range(0, len(todo), BATCH_FILES):  # batches: memory stays flat however large the store
-                self._insert(con, root, known, todo[start:start + BATCH_FILES], stats, pool)
+            for chunk in _index_chunks(root, todo, pool):  # chunk by chunk: memory stays flat however large
+                self._insert(con, root, known, chunk, stats)
 
-    def _insert(self, con, root: Path, known: dict, todo: list, stats: RefreshStats, pool) -> None:
+    def _insert(self, con, root: Path, known: dict, chunk: Chunk, stats: RefreshStats) -> None:
         import pyarrow as pa
 
-        new_rows, new_files, touched = [], [], []
-        for name, size, mtime, cid, problem, row, validated in _index_files(root, todo, pool):
+        new_files, touched = [], []
+        for name, size, mtime, cid, problem, validated in chunk.files:
             if validated is None:  # same content as indexed: the verdict stands
                 touched.append([size, mtime, str(root), name])
                 stats.rehashed += 1
@@ -356,8 +377,6 @@ class RecordIndex:
                 stats.validated += 1
             new_files.append({"root": str(root), "name": name, "size": size, "mtime_ns": mtime, "content_id": cid,
                               "valid": problem is None, "message": problem})
-            if row is not None:
-                new_rows.append({"root": str(root), "name": name, **row})
         if touched:
             con.executemany("UPDATE files SET size = ?, mtime_ns = ? WHERE root = ? AND name = ?", touched)
         replaced = [[f["root"], f["name"]] for f in new_files if f["name"] in known]
@@ -367,8 +386,8 @@ class RecordIndex:
         if new_files:
             files_table = pa.Table.from_pylist(new_files, schema=_files_schema())  # noqa: F841 (read by DuckDB)
             con.execute("INSERT INTO files SELECT * FROM files_table")
-        if new_rows:
-            rows_table = pa.Table.from_pylist(new_rows, schema=_rows_schema())  # noqa: F841 (read by DuckDB)
+        if chunk.rows is not None:
+            rows_table = chunk.rows  # noqa: F841 (read by DuckDB)
             con.execute("INSERT INTO rows SELECT * FROM rows_table")
 
     def _read(self, con) -> Snapshot:

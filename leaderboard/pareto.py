@@ -71,3 +71,43 @@ def figure(rows, metric: str, log_x: bool = True, title: str = ""):
                       height=520)
     fig.update_xaxes(type="log" if log_x else "linear")
     return fig, rows
+
+
+# Speed-only tracks (random weights, no accuracy): what a method buys in speed for its size or memory.
+SPEED_X_METRICS = {
+    "size": ("size_kb", "artifact size (KB)", True),
+    "memory": ("peak_mem_mb", "peak memory above an empty interpreter (MB)", True),
+}
+
+
+def speed_figure(rows, metric: str, log_x: bool = True, title: str = ""):
+    """Speedup (batch 1, vs fp32 in the same session) against artifact size or peak memory; the front (no
+    other entry both smaller and at least as fast) ringed and joined. Returns (figure, plotted rows)."""
+    import plotly.graph_objects as go
+
+    x_column, x_title, _ = SPEED_X_METRICS[metric]
+    rows = rows[rows[x_column].notna() & rows["speedup"].notna()].copy()
+    rows["on_front"] = pareto_mask(rows[x_column].tolist(), rows["speedup"].tolist())
+    rows = rows.sort_values(x_column)
+    fig = go.Figure()
+    hover = ("<b>%{customdata[0]}</b> (%{customdata[1]}, %{customdata[2]})<br>"
+             "speedup %{y:.2f}× · b64 %{customdata[3]:.2f}×<br>"
+             f"{x_title.split(' (')[0]}: " + "%{x:.4g}<br>"
+             "%{customdata[4]} · target %{customdata[5]} · id %{customdata[6]}<extra></extra>")
+    for family in sorted(rows["family"].unique()):
+        part = rows[rows["family"] == family]
+        fig.add_trace(go.Scatter(
+            x=part[x_column], y=part["speedup"], mode="markers", name=family,
+            marker=dict(size=[15 if f else 10 for f in part["on_front"]], color=FAMILY_COLORS.get(family, OTHER_COLOR),
+                        line=dict(width=[2.5 if f else 0.5 for f in part["on_front"]], color="black"), opacity=0.9),
+            customdata=part[["method", "family", "framework", "throughput_speedup", "hardware", "target",
+                             "id"]].fillna(0).values,
+            hovertemplate=hover))
+    front = rows[rows["on_front"]]
+    if len(front):
+        fig.add_trace(go.Scatter(x=front[x_column], y=front["speedup"], mode="lines", name="front",
+                                 line=dict(color="black", dash="dot", width=1.5, shape="hv"), hoverinfo="skip"))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="speedup vs fp32, batch 1 (×)",
+                      legend_title_text="family", margin=dict(l=10, r=10, t=50 if title else 20, b=10), height=480)
+    fig.update_xaxes(type="log" if log_x else "linear")
+    return fig, rows

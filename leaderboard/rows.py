@@ -35,6 +35,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("confirms", "BOOLEAN", "bool"), ("contradicts", "BOOLEAN", "bool"), ("verdict_of", "VARCHAR", "str"),
     ("verdict_passed", "BOOLEAN", "bool"),
     ("paper", "VARCHAR", "str"), ("paper_title", "VARCHAR", "str"), ("paper_rows", "VARCHAR", "str"),
+    ("track_kind", "VARCHAR", "str"), ("accuracy_null_reason", "VARCHAR", "str"),
 ]
 COLUMN_NAMES = [name for name, _, _ in COLUMNS]
 
@@ -203,6 +204,19 @@ def submitter_text(value) -> str:
     return ""
 
 
+SPEED_PREFIX = "speed-"
+
+
+def track_kind(record: dict) -> str:
+    """"speed" for a speed-only track (random weights: speed, memory and size, no accuracy; issue 14) —
+    `config.track_kind`, or a track named `speed-…` in records that predate the field — else "accuracy"."""
+    cfg = record.get("config") or {}
+    kind = cfg.get("track_kind")
+    if kind in ("speed", "accuracy"):
+        return kind
+    return "speed" if str(cfg.get("track", "")).startswith(SPEED_PREFIX) else "accuracy"
+
+
 def record_row(record: dict) -> dict:
     cfg, res = record["config"], record.get("results") or {}
     err = record.get("error") or {}
@@ -252,4 +266,5 @@ def record_row(record: dict) -> dict:
         "paper_title": str(verdict.get("title") or "") if paper else None,
         "paper_rows": json.dumps({"rows": verdict.get("rows") or [], "citation": verdict.get("citation") or {},
                                   "notes": verdict.get("notes") or []}, default=str) if paper else None,
+        "track_kind": track_kind(record), "accuracy_null_reason": res.get("accuracy_null_reason"),
     }

@@ -1,4 +1,5 @@
-"""slimbench leaderboard [--store DIR] [--port P]: serve the Streamlit leaderboard over the records."""
+"""slimbench leaderboard [--store DIR] [--port P]: serve the Streamlit leaderboard over the records
+(leaderboard/serve.py: `streamlit run leaderboard/app.py` that starts indexing as the server starts)."""
 from __future__ import annotations
 
 import subprocess
@@ -20,8 +21,6 @@ def register(sub):
 
 
 def streamlit_command(args) -> list[str]:
-    from suite.paths import REPO_ROOT
-
     app_args = []
     for store in args.store or []:
         app_args += ["--store", str(Path(store).resolve())]
@@ -29,7 +28,8 @@ def streamlit_command(args) -> list[str]:
         app_args.append("--no-published")
     elif args.published:
         app_args += ["--published", str(Path(args.published).resolve())]
-    return [sys.executable, "-m", "streamlit", "run", str(REPO_ROOT / "leaderboard" / "app.py"),
+    # leaderboard.serve = `streamlit run leaderboard/app.py` that starts indexing as the server starts
+    return [sys.executable, "-m", "leaderboard.serve",
             "--server.port", str(args.port), "--server.address", args.address,
             "--server.headless", "true" if args.headless else "false",
             # Streamlit's first run otherwise stops at a terminal prompt for an email address (and fails

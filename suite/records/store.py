@@ -21,7 +21,8 @@ from typing import Iterator
 from suite.atomic import atomic_write_bytes
 from suite.errors import RecordError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # what writers emit; 2 added the optional `submitter` (issue 15). Readers accept 1 and 2:
+                    # every version-1 record stays valid (record-v1.schema.json covers both)
 SCHEMA_PATH = Path(__file__).with_name("record-v1.schema.json")
 MAX_RECORD_BYTES = 1 << 20   # the largest published record is ~20 KB; tracebacks are capped at 20 KB
 LOCK_FILE, JOURNAL_FILE = ".slimbench-store.lock", ".slimbench-store.journal"

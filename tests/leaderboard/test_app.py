@@ -101,7 +101,11 @@ def test_board_renders_published_records(app, record_store, records):
     (reproduction,) = _runs(records, "fp32", "cpu", kind="reproduction")
     assert reproduction["verdict"]["passed"] is True
     assert reproduction["id"] not in _ids(cpu)
-    # the failed run is listed apart with its error, never ranked
+    # the failed run is listed apart with its error, never ranked: in a collapsed expander, drawn when opened
+    assert any(e.label.startswith("Failed runs (1)") for e in at.expander)
+    assert not [df for df in at.dataframe if "error_type" in df.value.columns]
+    at.session_state["open_failed"] = True
+    at.run()
     failed = [df.value for df in at.dataframe if "error_type" in df.value.columns]
     assert len(failed) == 1 and list(failed[0]["error_type"]) == ["ConfigError"]
     assert "sparsity=1.5" in failed[0]["error_message"].iloc[0]
@@ -418,3 +422,95 @@ def test_serving_without_headless_never_stops_at_streamlits_email_prompt():
     command = streamlit_command(args)
     assert command[command.index("--server.headless") + 1] == "false"
     assert command[command.index("--server.showEmailPrompt") + 1] == "false"
+
+
+# -- speed-only tracks (issue 14): random weights, `accuracy: null`; their own page, never ranked with the rest --
+SPEED_REASON = "random weights: speed, memory and size only"
+
+
+def _plotly_array(value) -> list[float]:
+    """A plotly JSON array: a list, or a typed array ({"dtype": "f8", "bdata": base64})."""
+    if isinstance(value, dict) and "bdata" in value:
+        import base64
+
+        import numpy as np
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).tolist()
+    return list(value)
+
+
+@pytest.fixture
+def speed_store(record_store, records, tmp_path):
+    """The harness records plus speed-track copies of the ok cpu runs (schema-valid: written by the store)."""
+    from suite.records.store import RecordStore
+
+    store = tmp_path / "with-speed"
+    shutil.copytree(record_store, store)
+    speed = []
+    for record in records:
+        if record["kind"] != "run" or record["status"] != "ok" or record["config"]["target"] != "cpu":
+            continue
+        copy = json.loads(json.dumps(record))
+        copy.pop("id")
+        copy["config"].update(track="speed-resnet50", track_kind="speed")
+        copy["results"].update(accuracy=None, accuracy_fp32=None, accuracy_delta_pp=None,
+                               accuracy_null_reason=SPEED_REASON)
+        path = RecordStore(store).write(copy)  # validates against suite/records/record-v1.schema.json
+        speed.append(json.loads(path.read_text()))
+    assert len(speed) >= 2
+    return store, speed
+
+
+def test_speed_tracks_have_their_own_page_and_never_crash_on_null_accuracy(app, speed_store, records):
+    store, speed = speed_store
+    speed_ids = {r["id"] for r in speed}
+    # the Board and All rows: accuracy tracks only, with a pointer to the speed page
+    at = app(published=store)
+    assert not at.exception, _texts(at.exception)
+    assert list(_board_tables(at)) == ["digits-mlp · cpu", "digits-mlp · edge"]
+    assert any(f"{len(speed)} entries of speed-only tracks" in c for c in _texts(at.caption))
+    at.slider(key="min_rel_acc").set_value(0.0).run()  # not even at a 0% threshold are they ranked here
+    assert not at.exception and "speed-resnet50 · cpu" not in _board_tables(at)
+    at = app(published=store, view="rows", min_acc="0")
+    assert not at.exception, _texts(at.exception)
+    (flat,) = [df.value for df in at.dataframe if "link" in df.value.columns]
+    assert "speed-resnet50" not in set(flat["track"]) and not speed_ids & _ids(flat)
+    # the accuracy Pareto skips them
+    at = app(published=store, view="pareto")
+    assert not at.exception, _texts(at.exception)
+    assert at.selectbox(key="pareto_combo").options and \
+        not any("speed-resnet50" in option for option in at.selectbox(key="pareto_combo").options)
+    # their own page: ranked by speedup among themselves, accuracy shown as "—"
+    at = app(published=store, view="speed")
+    assert not at.exception, _texts(at.exception)
+    assert [_unescape(h) for h in _texts(at.subheader)] == ["speed-resnet50 · cpu", "Speedup vs size / memory"]
+    (table,) = [df.value for df in at.dataframe if "link" in df.value.columns]
+    assert _ids(table) == speed_ids
+    assert set(table["accuracy_pct"]) == {"—"} and set(table["delta_pp"]) == {"—"}
+    assert list(table["speedup"]) == sorted((r["results"]["speedup_single_stream"] for r in speed), reverse=True)
+    # the speed page's plot: speedup against size, then memory
+    for metric, x_of in (("size", lambda r: r["results"]["size"]["artifact_bytes"] / 1024),
+                         ("memory", lambda r: r["results"]["memory"]["net_peak_rss_bytes"] / 2**20)):
+        at.radio(key="speed_metric").set_value(metric).run()
+        assert not at.exception, (metric, _texts(at.exception))
+        (chart,) = at.get("plotly_chart")
+        spec = json.loads(chart.proto.spec)
+        points = sorted((x, y) for t in spec["data"] if t.get("mode") == "markers"
+                        for x, y in zip(_plotly_array(t["x"]), _plotly_array(t["y"])))
+        expected = sorted((x_of(r), r["results"]["speedup_single_stream"]) for r in speed)
+        assert [x for p in points for x in p] == pytest.approx([x for p in expected for x in p]), metric
+        assert spec["layout"]["yaxis"]["title"]["text"].startswith("speedup")
+    # the Entry page shows "—" for the accuracy, and Compare against an accuracy-track entry too
+    at = app(published=store, view="entry", id=speed[0]["id"])
+    assert not at.exception, _texts(at.exception)
+    accuracy = next(m for m in at.metric if m.label == "accuracy")
+    assert accuracy.value == "—"
+    (fp32,) = _runs(records, "fp32", "cpu")
+    at = app(published=store, view="compare", run=False)
+    at.query_params["ids"] = [fp32["id"], speed[0]["id"]]
+    at.run()
+    assert not at.exception, _texts(at.exception)
+    table = at.dataframe[0].value
+    entries = [c for c in table.columns if c != "differs" and "÷" not in c]
+    assert table.loc["accuracy %", entries[1]] == "—" and table.loc["Δ vs fp32 (pp)", entries[1]] == "—"
+    from leaderboard.app import number
+    assert table.loc["accuracy %", entries[0]] == number(fp32["results"]["accuracy"] * 100)

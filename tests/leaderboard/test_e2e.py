@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -123,17 +124,24 @@ def _pick_filter(chromium, label: str, option: str, param: str) -> None:
 
 
 def _click_view(chromium, name: str) -> None:
-    chromium.click(browser.js_text('[data-testid="stSidebar"] [role="radiogroup"] label', name))
+    label = browser.js_text('[data-testid="stSidebar"] [role="radiogroup"] label', name)
+    chromium.wait_until(f"!!({label})", WAIT_S, f"the {name} view's radio button")
+    chromium.click(label)
     _idle(chromium, f"[...document.querySelectorAll('h2')].some(h => h.innerText.trim() === {json.dumps(name)})",
           what=f"the {name} view")
 
 
 def _download(chromium, folder: Path, label: str) -> Path:
-    before = set(folder.glob("*"))
-    chromium.click(browser.js_text('[data-testid="stDownloadButton"] button', label, exact=False))
+    """Click a download button; the file it saved. Each download goes to a fresh folder: the board's downloads
+    share a file name, and Chromium overwrites a file of the same name."""
+    folder = Path(tempfile.mkdtemp(prefix="download-", dir=folder))
+    chromium.allow_downloads(folder)
+    button = browser.js_text('[data-testid="stDownloadButton"] button', label, exact=False)
+    chromium.wait_until(f"(() => {{ const b = {button}; return !!b && !b.disabled; }})()", WAIT_S, label)
+    chromium.click(button)
     deadline = time.monotonic() + WAIT_S
     while time.monotonic() < deadline:
-        done = [p for p in set(folder.glob("*")) - before if not p.name.endswith(".crdownload")]
+        done = [p for p in folder.glob("*") if not p.name.endswith(".crdownload")]
         if done:
             time.sleep(0.3)
             return done[0]
@@ -184,8 +192,9 @@ def _csv_rows(path: Path) -> list[dict]:
 
 
 @needs_chromium
-@pytest.mark.slow  # not yet seen passing end to end (written under a load of 10-30 on 2 cores); `make test-slow`
 def test_five_questions_answered_by_clicks(tmp_path):
+    """Issue 15's five questions, each answered by clicks in the served board and checked against the records'
+    JSON (~30-60 s on the 2-core machine)."""
     from suite.paths import PUBLISHED_RESULTS
 
     records, ranked = _published_expectations()
@@ -235,13 +244,13 @@ def test_five_questions_answered_by_clicks(tmp_path):
 
         # 3. who reproduced entry X, and when
         from leaderboard.rows import config_key, is_failed_reproduction, is_reproduction
-        board_ids = {r["id"] for r in ranked}
-        reproduced = [r for r in records if r["kind"] == "reproduction" and isinstance(r.get("verdict"), dict)
-                      and r["verdict"].get("of") in board_ids]
-        assert reproduced, "the published records hold a `slimbench reproduce` of a ranked entry"
-        target = next(r for r in records if r["id"] == reproduced[0]["verdict"]["of"])
-        expected = [r for r in records if r["id"] != target["id"] and (is_reproduction(r) or is_failed_reproduction(r))
-                    and (config_key(r) == config_key(target) or (r.get("verdict") or {}).get("of") == target["id"])]
+        def reproductions(entry):  # records that confirm / contradict it: same configuration, or naming it
+            return [r for r in records if r["id"] != entry["id"] and (is_reproduction(r) or is_failed_reproduction(r))
+                    and (config_key(r) == config_key(entry) or (r.get("verdict") or {}).get("of") == entry["id"])]
+        reproduced = [r for r in ranked if any(x["kind"] == "reproduction" for x in reproductions(r))]
+        assert reproduced, "the published records hold a `slimbench reproduce` of a ranked entry's configuration"
+        target = reproduced[0]
+        expected = reproductions(target)
         chromium.open(f"{base}/?view=board&track={target['config']['track']}&target={target['config']['target']}")
         chromium.wait_until(browser.BOARD_READY_JS, WAIT_S, "the board")
         _click_view(chromium, "Entry")
@@ -254,8 +263,9 @@ def test_five_questions_answered_by_clicks(tmp_path):
         _idle(chromium, f"location.search.includes('id={target['id']}') && "
                         "[...document.querySelectorAll('p')].some(p => p.innerText.startsWith('Reproductions'))",
               what="the entry's reproductions")
+        # record strings carry an invisible zero-width space after ':' (the autolink guard, app.plain): read past it
         items = chromium.evaluate("[...document.querySelectorAll('[data-testid=\"stMarkdownContainer\"] li')]"
-                                  ".map(li => li.innerText)")
+                                  ".map(li => li.innerText.replaceAll('\\u200b', ''))")
         assert len(items) == len(expected)
         for reproduction in expected:
             when = reproduction["created_utc"].replace("T", " ").rstrip("Z")

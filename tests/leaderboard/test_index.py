@@ -187,3 +187,30 @@ def test_slimbench_index_command(synthetic_store, tmp_path, capsys, monkeypatch)
     assert "0 validated" in capsys.readouterr().out
     assert main(["index", "--store", str(store), "--no-published", "--rebuild"]) == 0
     assert "400 validated" in capsys.readouterr().out  # broken.json is read again but fails before the schema
+
+
+@pytest.mark.slow  # 20,000 records: ~25 s to generate and ~10 s to index on 2 idle cores (`make test-slow`)
+def test_adding_one_record_to_a_20k_store_costs_one_validation(tmp_path, monkeypatch):
+    """At the scale of issue 15: a board over 20,000 indexed records validates the one record added, and a
+    rerun with nothing new validates nothing. The board's own per-process object (live.Board) is used."""
+    from leaderboard.live import Board
+
+    store = tmp_path / "store"
+    assert make_store(store, 20_000, seed=3) == 20_000
+    monkeypatch.setenv(index.INDEX_ENV, str(tmp_path / "index.duckdb"))
+    sources = [data.Source("local", store)]
+    stats = index.RecordIndex(sources).refresh()  # the cold build (worker processes)
+    assert (stats.validated, stats.invalid) == (20_000, 0)
+    calls = _counting(monkeypatch)
+    board = Board(sources)  # a fresh board process finds the index current: nothing validated
+    _, df = board.frame()
+    assert calls == [] and len(df) == 20_000
+    extra = tmp_path / "extra"
+    make_store(extra, 1, seed=20_001)
+    (new_file,) = extra.iterdir()
+    shutil.copy(new_file, store / new_file.name)
+    _, df = board.frame()  # the next rerun: one stat says the store changed, one file is validated
+    assert calls == [new_file.name] and board.index.validations == 1
+    assert len(df) == 20_001 and new_file.stem in set(df["id"])
+    _, again = board.frame()  # a click with nothing new: nothing read, the same frame
+    assert again is df and calls == [new_file.name]

@@ -71,3 +71,16 @@ def test_a_failed_write_leaves_no_partial_record(real_record, tmp_path, monkeypa
         store.write(other)
     assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".slimbench-store.")] == [first.name]
     assert first.read_bytes() == before
+
+
+def test_writers_emit_schema_version_2_with_an_optional_submitter_and_version_1_stays_valid(real_record, tmp_path):
+    """Issue 15: `submitter` came with schema version 2; new records say 2, old (version 1) ones still load."""
+    store = RecordStore(tmp_path / "store")
+    assert real_record["schema_version"] == 2
+    body = {k: v for k, v in real_record.items() if k != "id"}
+    signed = json.loads(store.write({**body, "submitter": "ada"}).read_text())
+    assert (signed["schema_version"], signed["submitter"]) == (2, "ada")
+    from suite.records.store import content_id
+    old = {**body, "schema_version": 1}
+    old["id"] = content_id(old)
+    assert validate(old)["schema_version"] == 1
