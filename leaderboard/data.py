@@ -113,7 +113,10 @@ def current_reference_sha256(track: str) -> str | None:
     from suite.tracks import get_track
 
     try:
-        return get_track(track).checkpoint_sha256
+        found = get_track(track)
+        if found.kind == "speed":  # random weights, no checkpoint: nothing is ever retrained (and building
+            return None            # BERT-base to hash it has no place in the board)
+        return found.checkpoint_sha256
     except (SlimBenchError, KeyError):  # unknown track or no metadata yet: nothing to compare against
         return None
 
