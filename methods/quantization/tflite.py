@@ -95,11 +95,13 @@ def _convert_litert(model, context, method_name: str, scheme: str):
     return torch_model, path, {**inspect_tflite(path), "converter": "litert-torch"}
 
 
-def _convert_reference(model, context, method_name: str, **converter_options):
+def _convert_reference(model, context, method_name: str, litert_scheme: str, **converter_options):
     """The reference weights -> tf-keras port -> `<method>.tflite` with the given converter options; returns the
     torch model (for parameter counts), the flatbuffer path and the facts read back from it. Weight-only
     conversions (dynamic range, fp16) take any input dtype, token ids included; a representative dataset
     (full-integer) needs float32 inputs."""
+    if _via_litert(context):  # no tf-keras port (speed tracks): litert-torch + PT2E / ai-edge-quantizer
+        return _convert_litert(model, context, method_name, litert_scheme)
     if converter_options.get("representative") is not None:
         require_float_input(context, method_name)
     from methods.export.tflite_export import keras_to_tflite
@@ -143,15 +145,14 @@ class TfliteInt8(Method):
             check_bits(self.activation_bits, "tflite-int8.activation_bits")
 
     def apply(self, model, context):
+        torch_model, path, facts = _convert_reference(
+            model, context, self.name, "static_int8", representative=representative_dataset(context.calibration.x),
+            int8_io=self.config.int8_io, builtin_int8_only=True)
         if _via_litert(context):
-            torch_model, path, facts = _convert_litert(model, context, self.name, "static_int8")
             scheme = ("full-integer post-training, PT2E (litert-torch PT2EQuantizer: symmetric per-channel int8 "
                       "weights, int8 activations) lowered by litert-torch")
             calibration_method = "PT2E observers (minmax) over the calibration inputs, batch 1"
         else:
-            torch_model, path, facts = _convert_reference(
-                model, context, self.name, representative=representative_dataset(context.calibration.x),
-                int8_io=self.config.int8_io, builtin_int8_only=True)
             scheme = "full-integer post-training (TFLite converter)"
             calibration_method = "minmax over representative dataset (TFLite converter)"
         info = quant_info(weight_bits=8, activation_bits=8, granularity=facts.get("weight_granularity", "unknown"),
@@ -177,13 +178,10 @@ class TfliteDynamicRange(Method):
             check_bits(self.weight_bits, "tflite-dynamic-range.weight_bits")
 
     def apply(self, model, context):
-        if _via_litert(context):
-            torch_model, path, facts = _convert_litert(model, context, self.name, "dynamic_int8")
-            scheme = ("dynamic range, ai-edge-quantizer dynamic_wi8_afp32 on the litert-torch fp32 flatbuffer "
-                      "(channel-wise int8 weights; activations quantized per inference)")
-        else:
-            torch_model, path, facts = _convert_reference(model, context, self.name, optimize=True)
-            scheme = "dynamic range (weights int8; activations float, quantized per inference by hybrid kernels)"
+        torch_model, path, facts = _convert_reference(model, context, self.name, "dynamic_int8", optimize=True)
+        scheme = ("dynamic range, ai-edge-quantizer dynamic_wi8_afp32 on the litert-torch fp32 flatbuffer "
+                  "(channel-wise int8 weights; activations quantized per inference)" if _via_litert(context) else
+                  "dynamic range (weights int8; activations float, quantized per inference by hybrid kernels)")
         info = quant_info(weight_bits=8, activation_bits=None, granularity=facts.get("weight_granularity", "unknown"),
                           scheme=scheme,
                           calibration_samples=0, calibration_method="none (dynamic)", **facts)
@@ -206,13 +204,10 @@ class TfliteFp16(Method):
             check_bits(self.weight_bits, "tflite-fp16.weight_bits", supported=(16,))
 
     def apply(self, model, context):
-        if _via_litert(context):
-            torch_model, path, facts = _convert_litert(model, context, self.name, "fp16_weights")
-            scheme = ("float16 weights, ai-edge-quantizer FLOAT_CASTING weight-only recipe on the litert-torch "
-                      "fp32 flatbuffer (dequantized to fp32, or run in fp16 where the CPU supports it)")
-        else:
-            torch_model, path, facts = _convert_reference(model, context, self.name, float16=True)
-            scheme = "float16 weights (dequantized to fp32, or run in fp16 where the CPU supports it)"
+        torch_model, path, facts = _convert_reference(model, context, self.name, "fp16_weights", float16=True)
+        scheme = ("float16 weights, ai-edge-quantizer FLOAT_CASTING weight-only recipe on the litert-torch fp32 "
+                  "flatbuffer (dequantized to fp32, or run in fp16 where the CPU supports it)" if _via_litert(context)
+                  else "float16 weights (dequantized to fp32, or run in fp16 where the CPU supports it)")
         info = quant_info(weight_bits=16, activation_bits=None, granularity="per-tensor (float16 cast, no scales)",
                           scheme=scheme,
                           calibration_samples=0, calibration_method="none", weight_format="float16", **facts)
