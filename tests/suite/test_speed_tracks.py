@@ -208,16 +208,10 @@ def test_torch_channel_prunes_a_hugging_face_encoders_ffn_neurons_only():
     config = transformers.BertConfig(vocab_size=200, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
                                      intermediate_size=64, num_labels=2, attn_implementation="eager")
 
-    class Logits(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.bert = transformers.BertForSequenceClassification(config)
-
-        def forward(self, input_ids):
-            return self.bert(input_ids=input_ids).logits
+    from suite.tracks.speed import _SequenceLogits
 
     torch.manual_seed(0)
-    model = Logits().eval()
+    model = _SequenceLogits.build(config).eval()  # the wrapper speed-bert-base uses, at a tiny size
     ffn = transformer_ffn_layers(model)
     assert len(ffn) == 2
     macs = count_macs(model, (16,), "int64")
