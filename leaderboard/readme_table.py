@@ -16,6 +16,7 @@ from pathlib import Path
 
 from leaderboard.data import is_reproduction, params_text, reference_is_current
 from suite.paths import REPO_ROOT
+from suite.records.sections import Memory, Size, read_results
 from suite.records.store import RecordStore
 
 TRACKS = ("mnist-lenet5", "fashion-lenet5", "cifar10-resnet8", "sst2-transformer")  # image tracks + the text track
@@ -47,17 +48,19 @@ def _x(value) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
 
+def _peak_mb(mem: Memory | None) -> str:
+    return "-" if mem is None or mem.net_peak_mb is None else f"{mem.net_peak_mb:.0f}"
+
+
 def table_row(record: dict) -> str:
-    cfg, res = record["config"], record["results"]
+    cfg, res = record["config"], read_results(record)
     shown = non_default_params(cfg["method"], cfg.get("method_params"))
     method = f"`{cfg['method']}`" + (f" ({params_text(shown)})" if shown else "")
-    size, mem = res.get("size") or {}, res.get("memory") or {}
-    peak = mem.get("net_peak_rss_bytes")
-    cells = [cfg["track"], cfg["target"], method, f"{res['accuracy'] * 100:.2f}%",
-             f"{res.get('accuracy_delta_pp', 0):+.2f}", f"{res['latency_single_stream']['p50_ms']:.3f}",
-             _x(res.get("speedup_single_stream")), _x(res.get("speedup_offline")),
-             f"{size['artifact_bytes'] / 1024:.0f}", f"{size['gzip_bytes'] / 1024:.0f}",
-             "-" if peak is None else f"{peak / 2**20:.0f}"]
+    size = res.size or Size()
+    cells = [cfg["track"], cfg["target"], method, f"{res.accuracy * 100:.2f}%",
+             f"{res.accuracy_delta_pp or 0:+.2f}", f"{res.latency_single_stream.p50_ms:.3f}",
+             _x(res.speedup_single_stream), _x(res.speedup_offline),
+             f"{size.kb:.0f}", f"{size.gzip_kb:.0f}", _peak_mb(res.memory)]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -91,16 +94,14 @@ def _ratio(value, ci) -> str:
 
 
 def speed_row(record: dict) -> str:
-    cfg, res = record["config"], record["results"]
-    size, mem = res.get("size") or {}, res.get("memory") or {}
+    cfg, res = record["config"], read_results(record)
+    size = res.size or Size()
     threads = ((record.get("provenance") or {}).get("runtime") or {}).get("threads")
-    peak = mem.get("net_peak_rss_bytes")
     cells = [cfg["track"], cfg["target"] + (f" ({threads})" if threads else ""), f"`{cfg['method']}`", "—",
-             f"{res['latency_single_stream']['p50_ms']:.1f}",
-             _ratio(res.get("speedup_single_stream"), res.get("speedup_single_stream_ci")),
-             _ratio(res.get("speedup_offline"), res.get("speedup_offline_ci")),
-             f"{size['artifact_bytes'] / 2**20:.1f}", f"{size.get('compression_ratio') or 1:.2f}x",
-             "-" if peak is None else f"{peak / 2**20:.0f}"]
+             f"{res.latency_single_stream.p50_ms:.1f}",
+             _ratio(res.speedup_single_stream, res.speedup_single_stream_ci),
+             _ratio(res.speedup_offline, res.speedup_offline_ci),
+             f"{size.artifact_bytes / 2**20:.1f}", f"{size.compression_ratio or 1:.2f}x", _peak_mb(res.memory)]
     return "| " + " | ".join(cells) + " |"
 
 
@@ -145,8 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--print", action="store_true", help="print the table instead of rewriting README.md")
     args = parser.parse_args(argv)
     table = build_table(REPO_ROOT / "leaderboard" / "results")
-    # Speed records wait in docs/speed-records/ until the board's views handle them (docs/speed.md).
-    speed = build_speed_table(REPO_ROOT / "docs" / "speed-records")
+    speed = build_speed_table(REPO_ROOT / "leaderboard" / "results")
     if args.print:
         print(table + "\n\n" + speed)
         return 0

@@ -112,11 +112,14 @@ def _idle(chromium, condition: str = "true", timeout: float = WAIT_S, what: str 
 
 
 def _pick_filter(chromium, label: str, option: str, param: str) -> None:
-    """Open a sidebar multiselect, click an option, close it; the URL then carries the filter."""
+    """Open a sidebar multiselect, type and click an option, close it; the URL then carries the filter."""
     widget = _sidebar_multiselect(label).removesuffix(".querySelector('input')")
     chromium.wait_until(f"(() => {{ const w = {widget}; return !!(w && w.querySelector('input')); }})()", WAIT_S,
                         f"the {label} filter")  # widgets hydrate after the page's text
     chromium.click(_sidebar_multiselect(label))
+    # type to filter first: the dropdown is a short virtualised list, and an option below its fold moves while
+    # it is scrolled into view, so a click at its old position misses (it did once speed tracks joined the list)
+    chromium.call("Input.insertText", text=option)
     chromium.wait_until(browser.js_text('[role="option"]', option) + " !== undefined", WAIT_S, f"option {option}")
     chromium.click(browser.js_text('[role="option"]', option))
     chromium.key("Escape", "Escape", 27)

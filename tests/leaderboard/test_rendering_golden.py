@@ -6,8 +6,8 @@ Rows are matched by a key that does not involve the record id (a schema migratio
 changes ids but must not change what is shown). Columns added after the capture are allowed; every captured
 column must render the same (numbers to 12 significant digits: the board shows at most 4 decimals).
 
-The records are those of leaderboard/results plus docs/speed-records (speed records waiting to be published),
-so moving one directory's files into the other changes nothing here. After an *intended* change (a new
+The records are those of leaderboard/results (the speed records were published there from docs/speed-records,
+which this test also still reads if it exists, so moving files between the two changes nothing here). After an *intended* change (a new
 published record, a deliberate change of what the board shows), re-capture and review the diff:
 
     python -m tests.leaderboard.test_rendering_golden --write
