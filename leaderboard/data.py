@@ -16,6 +16,7 @@ from leaderboard.rows import (  # noqa: F401 (re-exported: the callers that pred
     params_text, record_row, verdict_passed)
 from suite.errors import RecordError
 from suite.records.store import RecordStore
+from suite.rules import MIN_RELATIVE_ACCURACY, passes_accuracy_gate
 
 STORES_ENV = "SLIMBENCH_LEADERBOARD_STORES"        # local stores, os.pathsep-separated (default ./results)
 PUBLISHED_ENV = "SLIMBENCH_LEADERBOARD_PUBLISHED"  # published results dir ("" = none; default leaderboard/results)
@@ -29,7 +30,7 @@ FAMILY_COLORS = {
     "combined": "#9467bd",
 }
 OTHER_COLOR = "#8c564b"
-DEFAULT_MIN_RELATIVE_ACCURACY = 0.99  # MLPerf closed division: >= 99% of the fp32 reference
+DEFAULT_MIN_RELATIVE_ACCURACY = MIN_RELATIVE_ACCURACY  # suite/rules.py: >= 99% of the fp32 reference
 
 
 
@@ -266,7 +267,7 @@ def board_rows(df, filters: Filters):
     if df.empty:
         return df, 0
     rows = _entries(df, filters, speed=False)
-    passes = rows["relative_accuracy"].fillna(0) >= filters.min_relative_accuracy - 1e-12
+    passes = passes_accuracy_gate(rows["relative_accuracy"], filters.min_relative_accuracy)
     return rows[passes], int((~passes).sum())
 
 

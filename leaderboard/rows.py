@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from suite.records.sections import Latency, Size, Throughput, read_results
+
 _PASS_WORDS = {"pass", "passed", "ok", "reproduced", "success", "succeeded", "true"}
 _FAIL_WORDS = {"fail", "failed", "not reproduced", "mismatch", "error", "false"}
 # A model counts as (unstructured) sparse when at least this fraction of its parameters is zero.
@@ -185,8 +187,8 @@ def sparsity_kind(record: dict) -> str:
         return "unstructured"
     if "structured" in text or "channel" in text or "filter" in text:
         return "structured"
-    size = _get(record, "results", "size") or {}
-    params, nonzero = size.get("params"), size.get("nonzero_params")
+    size = read_results(record).size or Size()
+    params, nonzero = size.params, size.nonzero_params
     if isinstance(params, int) and isinstance(nonzero, int) and params > 0 \
             and 1 - nonzero / params >= SPARSE_ZERO_FRACTION:
         return "unstructured"
@@ -218,13 +220,12 @@ def track_kind(record: dict) -> str:
 
 
 def record_row(record: dict) -> dict:
-    cfg, res = record["config"], record.get("results") or {}
+    cfg, res = record["config"], read_results(record)
     err = record.get("error") or {}
-    size = res.get("size") or {}
-    acc, acc_fp32 = res.get("accuracy"), res.get("accuracy_fp32")
-    lat = res.get("latency_single_stream") or {}
-    thr = res.get("throughput_offline") or {}
-    peak = _get(res, "memory", "net_peak_rss_bytes")
+    size = res.size or Size()
+    acc, acc_fp32 = res.accuracy, res.accuracy_fp32
+    lat = res.latency_single_stream or Latency()
+    thr = res.throughput_offline or Throughput()
     prov = record.get("provenance") or {}
     runtime = prov.get("runtime") or {}
     verdict = record.get("verdict")
@@ -239,18 +240,17 @@ def record_row(record: dict) -> dict:
         "seed": cfg.get("seed"),
         "accuracy_pct": None if acc is None else acc * 100,
         "accuracy_fp32_pct": None if acc_fp32 is None else acc_fp32 * 100,
-        "delta_pp": res.get("accuracy_delta_pp"),
-        "relative_accuracy": (acc / acc_fp32) if acc is not None and acc_fp32 else None,
-        "p50_ms": lat.get("p50_ms"), "p99_ms": lat.get("p99_ms"),
-        "speedup": res.get("speedup_single_stream"),
-        "throughput": thr.get("samples_per_s"), "throughput_batch": thr.get("batch"),
-        "throughput_speedup": res.get("speedup_offline"),
-        "size_kb": None if size.get("artifact_bytes") is None else size["artifact_bytes"] / 1024,
-        "gzip_kb": None if size.get("gzip_bytes") is None else size["gzip_bytes"] / 1024,
-        "compression_ratio": size.get("compression_ratio"),
-        "gzip_compression_ratio": size.get("gzip_compression_ratio"),
-        "params_count": size.get("params"), "nonzero_params": size.get("nonzero_params"),
-        "peak_mem_mb": None if peak is None else peak / 2**20,
+        "delta_pp": res.accuracy_delta_pp,
+        "relative_accuracy": res.relative_accuracy,
+        "p50_ms": lat.p50_ms, "p99_ms": lat.p99_ms,
+        "speedup": res.speedup_single_stream,
+        "throughput": thr.samples_per_s, "throughput_batch": thr.batch,
+        "throughput_speedup": res.speedup_offline,
+        "size_kb": size.kb, "gzip_kb": size.gzip_kb,
+        "compression_ratio": size.compression_ratio,
+        "gzip_compression_ratio": size.gzip_compression_ratio,
+        "params_count": size.params, "nonzero_params": size.nonzero_params,
+        "peak_mem_mb": res.memory.net_peak_mb if res.memory else None,
         "precision": precision(record), "sparsity_kind": sparsity_kind(record),
         "hardware": hardware_label(record), "cpu": str(_get(prov, "cpu", "model") or ""),
         "gpu": str(_get(prov, "gpu", "model") or ""),
@@ -266,5 +266,5 @@ def record_row(record: dict) -> dict:
         "paper_title": str(verdict.get("title") or "") if paper else None,
         "paper_rows": json.dumps({"rows": verdict.get("rows") or [], "citation": verdict.get("citation") or {},
                                   "notes": verdict.get("notes") or []}, default=str) if paper else None,
-        "track_kind": track_kind(record), "accuracy_null_reason": res.get("accuracy_null_reason"),
+        "track_kind": track_kind(record), "accuracy_null_reason": res.accuracy_null_reason,
     }

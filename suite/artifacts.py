@@ -10,6 +10,15 @@ from typing import Any
 FORMATS = ("onnx", "tflite", "torchscript")
 
 
+def input_layout(input_shape: tuple[int, ...], channels_last: bool = False) -> str:
+    """How an artifact takes the track's input (ExportedArtifact.input_layout): images (C, H, W) as "NCHW"
+    (PyTorch, ONNX) or "NHWC" (channels_last: Keras / TFLite ports), anything else (features, token ids)
+    "flat". The one home of this rule: every exporter asks here."""
+    if len(input_shape) != 3:
+        return "flat"
+    return "NHWC" if channels_last else "NCHW"
+
+
 @dataclass
 class ExportedArtifact:
     format: str                    # one of FORMATS

@@ -23,6 +23,7 @@ from suite.records.store import RecordStore
 
 
 @dataclass(frozen=True)
+from suite.records.sections import Latency, Memory, Results, Size, Throughput
 class RunSpec:
     track: str
     method: str
@@ -248,26 +249,23 @@ class Session:
             notes.append(f"slower than fp32 at batch 1 on {target.name} ({speed_single:.2f}x): per-call overhead "
                          f"dominates tiny models; see the offline (batch {settings.offline_batch}) speedup")
         memory = measure_peak_memory(target.name, artifact, track.input_shape) if self.measure_memory else None
-        size = {
-            "artifact_bytes": artifact.bytes, "gzip_bytes": artifact.gzip_bytes(),
-            "params": int(artifact.params), "nonzero_params": int(artifact.nonzero_params),
-            "baseline_artifact_bytes": base.artifact.bytes,
-            "compression_ratio": base.artifact.bytes / artifact.bytes,
-            "gzip_compression_ratio": base.artifact.gzip_bytes() / artifact.gzip_bytes(),
-        }
+        size = Size(artifact_bytes=artifact.bytes, gzip_bytes=artifact.gzip_bytes(), params=int(artifact.params),
+                    nonzero_params=int(artifact.nonzero_params), baseline_artifact_bytes=base.artifact.bytes,
+                    compression_ratio=base.artifact.bytes / artifact.bytes,
+                    gzip_compression_ratio=base.artifact.gzip_bytes() / artifact.gzip_bytes())
+        results = Results(
+            **accuracy_fields(track, this.accuracy, base.accuracy), test_samples=int(len(test)),
+            prediction_agreement_fp32=float((this.predictions == base.predictions).mean()),
+            latency_single_stream=Latency.from_dict(single["method"]),
+            baseline_latency_single_stream=None if is_baseline else Latency.from_dict(base_single),
+            speedup_single_stream=1.0 if is_baseline else speed_single,
+            throughput_offline=Throughput.from_dict(offline["method"]),
+            baseline_throughput_offline=None if is_baseline else Throughput.from_dict(base_offline),
+            speedup_offline=1.0 if is_baseline else speed_offline,
+            **speed_fields(single, offline, notes),  # 95% intervals, rounds, what stopped them, load
+            memory=Memory.from_dict(memory), size=size, method_info=_jsonable(artifact.info), notes=notes)
         return {
-            "results": {
-                **accuracy_fields(track, this.accuracy, base.accuracy), "test_samples": int(len(test)),
-                "prediction_agreement_fp32": float((this.predictions == base.predictions).mean()),
-                "latency_single_stream": single["method"],
-                "baseline_latency_single_stream": None if is_baseline else base_single,
-                "speedup_single_stream": 1.0 if is_baseline else speed_single,
-                "throughput_offline": offline["method"],
-                "baseline_throughput_offline": None if is_baseline else base_offline,
-                "speedup_offline": 1.0 if is_baseline else speed_offline,
-                **speed_fields(single, offline, notes),  # 95% intervals, rounds, what stopped them, load
-                "memory": memory, "size": size, "method_info": _jsonable(artifact.info), "notes": notes,
-            },
+            "results": results.to_dict(),
             "artifact": {"format": artifact.format, "sha256": artifact.sha256(), "bytes": artifact.bytes,
                          "input_layout": artifact.input_layout, "framework": artifact.framework},
             "threads": this.runner.threads,

@@ -43,7 +43,8 @@ def default_suite() -> list[RunSpec]:
     from methods import METHODS
     methods = [m.name for m in METHODS if m.in_default_suite]
     methods.sort(key=lambda n: n != "fp32")  # baselines first
-    return matrix(["digits-mlp", "mnist-lenet300", "mnist-lenet5", "fashion-lenet5"], methods, ["cpu", "edge"])
+    from suite.rules import DEFAULT_SUITE_TARGETS, DEFAULT_SUITE_TRACKS
+    return matrix(list(DEFAULT_SUITE_TRACKS), methods, list(DEFAULT_SUITE_TARGETS))
 
 
 @register_suite("vision", "every quantization and pruning method on cifar10-resnet8 (compute-bound), every target "

@@ -19,7 +19,7 @@ import numpy as np
 from methods import METHODS
 from methods.base import Method
 from methods.distillation.common import DistillConfig, KDOps, distil, resolve_budget, resolve_student, resolve_teacher
-from suite.artifacts import ExportedArtifact
+from suite.artifacts import ExportedArtifact, input_layout
 from suite.errors import ConfigError
 from suite.lazy import require
 
@@ -112,7 +112,7 @@ class KerasKD(Method):
         keras = require("tf_keras", "tf")
         from methods.distillation.kd_torch import build_student, pack_targets
         from methods.export.tflite_export import keras_to_tflite
-        from suite.tracks.keras_port import keras_input_layout, torch_to_keras
+        from suite.tracks.keras_port import torch_to_keras
 
         cfg: DistillConfig = self.config
         track = model.track
@@ -148,6 +148,6 @@ class KerasKD(Method):
 
         path = keras_to_tflite(student, context.workdir / f"keras-kd-{student_name}.tflite")
         nonzero = int(sum(int(np.count_nonzero(w)) for w in student.get_weights()))
-        return ExportedArtifact("tflite", path, input_layout=keras_input_layout(track.input_shape),
+        return ExportedArtifact("tflite", path, input_layout=input_layout(track.input_shape, channels_last=True),
                                 params=int(student.count_params()), nonzero_params=nonzero,
                                 framework="tensorflow", info=info)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from suite.artifacts import ExportedArtifact
+from suite.artifacts import ExportedArtifact, input_layout
 from suite.tracks.torch_models import count_params
 
 
@@ -18,7 +18,7 @@ def export_torch_model(model, input_shape: tuple[int, ...], formats: tuple[str, 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     total, nonzero = params or count_params(model)
-    layout = "NCHW" if len(input_shape) == 3 else "flat"
+    layout = input_layout(input_shape)
     base = dict(params=total, nonzero_params=nonzero, info=dict(info or {}), input_dtype=input_dtype)
     artifacts = []
     if "onnx" in formats:
@@ -36,9 +36,9 @@ def export_torch_model(model, input_shape: tuple[int, ...], formats: tuple[str, 
                                           **{**base, "info": {**base["info"], "converter": "litert-torch"}}))
     elif "tflite" in formats:
         from methods.export.tflite_export import keras_to_tflite
-        from suite.tracks.keras_port import keras_input_layout, torch_to_keras
+        from suite.tracks.keras_port import torch_to_keras
         keras_model = torch_to_keras(model, input_shape)
         artifacts.append(ExportedArtifact("tflite", keras_to_tflite(keras_model, workdir / f"{stem}.tflite"),
-                                          input_layout=keras_input_layout(input_shape), framework="tensorflow",
+                                          input_layout=input_layout(input_shape, channels_last=True), framework="tensorflow",
                                           **base))
     return artifacts

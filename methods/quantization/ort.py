@@ -17,16 +17,12 @@ from typing import Literal
 from methods import METHODS
 from methods.base import Method, check_choice
 from methods.quantization.common import calibration_batches, check_bits, check_positive, float_params, quant_info
-from suite.artifacts import ExportedArtifact
+from suite.artifacts import ExportedArtifact, input_layout
 from suite.lazy import require
 
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 QUANT_TYPES = ("int8", "uint8")
 QUANT_FORMATS = ("qoperator", "qdq")
-
-
-def _layout(input_shape) -> str:
-    return "NCHW" if len(input_shape) == 3 else "flat"
 
 
 def _export_float(model, context, stem: str):
@@ -85,7 +81,7 @@ class OrtInt8Dynamic(Method):
                           calibration_samples=0, calibration_method="none (dynamic)",
                           weight_type=cfg.weight_type, activation_type="uint8", reduce_range=cfg.reduce_range,
                           ops=_op_types(out))
-        return ExportedArtifact("onnx", out, input_layout=_layout(context.input_shape), params=total,
+        return ExportedArtifact("onnx", out, input_layout=input_layout(context.input_shape), params=total,
                                 nonzero_params=nonzero, framework="onnxruntime", info=info,
                                 input_dtype=context.input_dtype)
 
@@ -155,7 +151,7 @@ class OrtInt8Static(Method):
                           calibration_samples=n_calib, calibration_method=calib_desc,
                           calibration_split="calibration", weight_type=cfg.weight_type,
                           activation_type=cfg.activation_type, reduce_range=cfg.reduce_range, ops=_op_types(out))
-        return ExportedArtifact("onnx", out, input_layout=_layout(context.input_shape), params=total,
+        return ExportedArtifact("onnx", out, input_layout=input_layout(context.input_shape), params=total,
                                 nonzero_params=nonzero, framework="onnxruntime", info=info,
                                 input_dtype=context.input_dtype)
 

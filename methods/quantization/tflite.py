@@ -12,14 +12,9 @@ from methods import METHODS
 from methods.base import Method
 from methods.quantization.common import (check_bits, check_positive, finetune_epochs, float_params, quant_info,
                                          require_float_input)
-from suite.artifacts import ExportedArtifact
+from suite.artifacts import ExportedArtifact, input_layout
 from suite.errors import ConfigError
 from suite.lazy import require
-
-
-def _layout(input_shape) -> str:
-    from suite.tracks.keras_port import keras_input_layout
-    return keras_input_layout(input_shape)
 
 
 def representative_dataset(x_torch_layout: np.ndarray):
@@ -116,9 +111,9 @@ def _convert_reference(model, context, method_name: str, litert_scheme: str, **c
 def _artifact(path, model_torch, context, info) -> ExportedArtifact:
     total, nonzero = float_params(model_torch)
     if _via_litert(context):  # litert-torch keeps PyTorch's input layout
-        layout, framework = ("NCHW" if len(context.input_shape) == 3 else "flat"), "litert-torch"
+        layout, framework = input_layout(context.input_shape), "litert-torch"
     else:
-        layout, framework = _layout(context.input_shape), "tensorflow"
+        layout, framework = input_layout(context.input_shape, channels_last=True), "tensorflow"
     return ExportedArtifact("tflite", path, input_layout=layout, params=total,
                             nonzero_params=nonzero, framework=framework, info=info,
                             input_dtype=getattr(context, "input_dtype", "float32"))

@@ -18,16 +18,12 @@ from methods import METHODS
 from methods.base import Method, check_choice
 from methods.quantization.common import (calibration_batches, check_bits, check_positive, finetune_epochs,
                                          float_params, quant_info, require_float_input)
-from suite.artifacts import ExportedArtifact
+from suite.artifacts import ExportedArtifact, input_layout
 from suite.errors import ConfigError
 from suite.lazy import require
 
 BACKENDS = ("x86", "fbgemm")
 OBSERVERS = ("histogram", "minmax")
-
-
-def _layout(input_shape) -> str:
-    return "NCHW" if len(input_shape) == 3 else "flat"
 
 
 def _qconfig_mapping(backend: str, observer: str, per_channel: bool, qat: bool = False):
@@ -56,7 +52,7 @@ def _export_artifacts(quantized, float_model, context, stem: str, info: dict[str
     from methods.export.torchscript_export import export_torchscript
 
     total, nonzero = float_params(float_model)
-    layout = _layout(context.input_shape)
+    layout = input_layout(context.input_shape)
     artifacts = []
     if "torchscript" in context.formats or not want_onnx:
         path = export_torchscript(quantized, context.input_shape, context.workdir / f"{stem}.ts",

@@ -25,12 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from suite.errors import RecordError, SlimBenchError, UnknownNameError
+from suite.rules import FP32_REFERENCE_TOLERANCE_PP, MIN_RELATIVE_ACCURACY, passes_accuracy_gate
 from suite.submission.bundle import MANIFEST, Bundle, BundleError, load_bundle, sha256_bytes
 
-MIN_RELATIVE_ACCURACY = 0.99        # MLPerf-style closed division: >= 99% of fp32
-FP32_REFERENCE_TOLERANCE_PP = 0.5   # the session's fp32 accuracy vs the track's reference accuracy
 ALLOWED_FIELDS = {"schema_version", "id", "kind", "status", "created_utc", "config", "results", "artifact",
-                  "provenance", "error", "submitter"}   # what a submitter may set; anything else is refused
+                  "provenance", "error", "submitter", "over_budget"}   # what a submitter may set; anything else is refused
 CLOCK_SKEW_S = 600                  # created_utc may be this far ahead of this machine's clock
 NAMESPACED = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -179,7 +178,7 @@ def check_record_rules(record: dict, where: str, spec: str | None, source_sha: s
     if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in (acc, fp32)) or not fp32:
         problems.append(f"{where}: no accuracy / fp32 accuracy to apply the accuracy gate")
     else:
-        if acc < min_relative_accuracy * fp32:
+        if not passes_accuracy_gate(acc / fp32, min_relative_accuracy):
             problems.append(f"{where}: accuracy {acc:.4%} is below the gate ({min_relative_accuracy:.0%} of fp32 "
                             f"{fp32:.4%} = {min_relative_accuracy * fp32:.4%}) on {cfg['track']} / {cfg['target']}")
         delta = res.get("accuracy_delta_pp")

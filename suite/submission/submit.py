@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from suite.errors import SlimBenchError
-
-DEFAULT_TRACKS = ("digits-mlp", "mnist-lenet300", "mnist-lenet5")
-DEFAULT_TARGETS = ("cpu", "edge", "cpu-torch")
+from suite.rules import SUBMIT_TARGETS as DEFAULT_TARGETS
+from suite.rules import SUBMIT_TRACKS as DEFAULT_TRACKS
 
 
 @dataclass
@@ -63,6 +62,7 @@ def method_source(spec: str, method_cls) -> tuple[str, bytes, dict]:
 def submit(spec: str, out: Path, tracks=None, targets=None, seed: int = 0, params: dict | None = None,
            settings=None, isolation=None, measure_memory: bool = True, progress=None) -> SubmitResult:
     from suite.harness import RunSpec, Session
+    from suite.submission.launcher import isolated
     from suite.submission.bundle import write_bundle
     from suite.submission.proxy import is_submitted, submitted_method_class
     from suite.targets import TARGETS
@@ -97,7 +97,7 @@ def submit(spec: str, out: Path, tracks=None, targets=None, seed: int = 0, param
     work = Path(tempfile.mkdtemp(prefix="slimbench-submit-"))
     try:
         session = Session(work / "records", settings=settings, workdir=work / "work",
-                          measure_memory=measure_memory, isolation=isolation)
+                          measure_memory=measure_memory, applier=isolated(isolation))
         records = []
         for track in tracks:
             for target in runnable:

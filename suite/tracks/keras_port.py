@@ -66,6 +66,3 @@ def torch_to_keras(model, input_shape: tuple[int, ...]):
         layer.set_weights(values)
     return keras_model
 
-
-def keras_input_layout(input_shape: tuple[int, ...]) -> str:
-    return "NHWC" if len(input_shape) == 3 else "flat"
