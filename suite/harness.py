@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from suite.artifact_content import artifact_section
 from suite.artifacts import ExportedArtifact, pick_artifact
 from suite.data.guard import forbid_test_access
 from suite.data.splits import Split
@@ -266,8 +267,7 @@ class Session:
             memory=Memory.from_dict(memory), size=size, method_info=_jsonable(artifact.info), notes=notes)
         return {
             "results": results.to_dict(),
-            "artifact": {"format": artifact.format, "sha256": artifact.sha256(), "bytes": artifact.bytes,
-                         "input_layout": artifact.input_layout, "framework": artifact.framework},
+            "artifact": artifact_section(artifact),
             "threads": this.runner.threads,
         }
 
@@ -322,8 +322,7 @@ def _isolated_results(session: "Session", track, target, splits, artifact: Expor
     check_finite({k: v for k, v in results.items() if k not in ("method_info", "claimed")}, "measured results")
     return {
         "results": results,
-        "artifact": {"format": artifact.format, "sha256": artifact.sha256(), "bytes": artifact.bytes,
-                     "input_layout": artifact.input_layout, "framework": artifact.framework},
+        "artifact": artifact_section(artifact),
         "threads": m.threads if isinstance(m.threads, dict) else {},
     }
 

@@ -1,11 +1,14 @@
-"""slimbench reproduce --paper NAME | --list-papers
+"""slimbench reproduce --paper NAME | --list-papers | ID|BUNDLE
 
-Each mode is one branch of a mutually exclusive group dispatched in `run`; further modes (e.g. re-running a
-record or a bundle) add an argument to the group and a branch there."""
+Each mode is one branch of a mutually exclusive group dispatched in `run`. Everything behind it lives in the
+one reproduction package, suite/reproduce/ (papers: papers.py + runner.py; record re-runs: rerun.py +
+compare.py; the one verdict type and its table: verdict.py). The tolerances' defaults are suite/rules.py's."""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+
+from suite import rules
 
 
 def register(sub):
@@ -16,11 +19,14 @@ def register(sub):
     mode.add_argument("ref", nargs="?", metavar="ID|BUNDLE",
                       help="re-run a record (id or prefix; local store, then leaderboard/results) or every record "
                            "of a submission bundle from its config and seed; prints a verdict table")
-    p.add_argument("--acc-tol", type=float, default=0.1, help="ID|BUNDLE: accuracy tolerance in pp (default 0.1)")
-    p.add_argument("--speed-tol", type=float, default=0.15,
-                   help="ID|BUNDLE: relative tolerance of the speedup ratios (default 0.15)")
-    p.add_argument("--size-tol", type=float, default=0.0,
-                   help="ID|BUNDLE: relative artifact-size tolerance (default 0: exact bytes)")
+    p.add_argument("--acc-tol", type=float, default=rules.REPRODUCE_ACC_TOL_PP,
+                   help=f"ID|BUNDLE: accuracy tolerance in pp (default {rules.REPRODUCE_ACC_TOL_PP:g})")
+    p.add_argument("--speed-tol", type=float, default=rules.REPRODUCE_SPEEDUP_TOL_REL,
+                   help="ID|BUNDLE: relative tolerance of the speedup ratios, judged only against a record of the "
+                        f"same ISA class (default {rules.REPRODUCE_SPEEDUP_TOL_REL:g})")
+    p.add_argument("--size-tol", type=float, default=rules.REPRODUCE_SIZE_TOL_REL,
+                   help="ID|BUNDLE: relative artifact-size tolerance; the content is judged by its tensor values "
+                        f"(default {rules.REPRODUCE_SIZE_TOL_REL:g})")
     p.add_argument("--store", type=Path, default=None, help="record store directory (default ./results)")
     p.add_argument("--seed", type=int, default=None, help="override the card's seed")
     p.add_argument("--quick", action="store_true", help="short latency loops (accuracy is unaffected)")
@@ -32,7 +38,7 @@ def run(args) -> int:
     if args.list_papers:
         return list_papers()
     if args.ref:
-        from suite.submission.reproduce import main as reproduce_record
+        from suite.reproduce.rerun import main as reproduce_record
         return reproduce_record(args)
     return reproduce_paper(args)
 

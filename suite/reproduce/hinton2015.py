@@ -11,7 +11,7 @@ the paper's 91%. Absolute error counts are shown as context; our short budget (t
 is not the paper's training to convergence."""
 from __future__ import annotations
 
-from suite.reproduce.papers import register_paper
+from suite.reproduce.papers import paper_verdict, register_paper
 from suite.reproduce.verdict import Verdict
 
 RUN_ORDER = ("teacher", "student_alone", "distilled")
@@ -27,33 +27,33 @@ def _errors(record: dict) -> int:
 def judge_distillation(card: dict, records: dict[str, dict]) -> Verdict:
     """records: run name -> ok harness record, for the runs done so far (a partial verdict before the last)."""
     expected, tol = card["expected"], card["tolerance"]
-    verdict = Verdict(card["name"], card["title"])
+    verdict = paper_verdict(card)
     errors = {key: _errors(records[key]) for key in RUN_ORDER if key in records}
     paper = {"teacher": expected["teacher_errors"], "student_alone": expected["student_alone_errors"],
              "distilled": expected["distilled_errors"]}
     for key in RUN_ORDER:
         if key in errors:
-            verdict.add(LABELS[key], paper[key], errors[key], "errors",
-                        note=("context: absolute counts depend on our short training budget" if key == "teacher"
-                              else ""))
+            verdict.context(LABELS[key], paper[key], errors[key], "errors",
+                            note=("context: absolute counts depend on our short training budget" if key == "teacher"
+                                  else ""))
     if len(errors) < len(RUN_ORDER):
         verdict.notes.append(f"partial: runs done so far: {', '.join(errors)}")
         return verdict
 
     teacher, alone, distilled = errors["teacher"], errors["student_alone"], errors["distilled"]
-    verdict.add("teacher beats the student alone (alone - teacher errors)", paper["student_alone"] - paper["teacher"],
-                alone - teacher, "errors", "> 0", alone - teacher > 0,
+    verdict.add("teacher beats the student alone (alone - teacher errors)", alone - teacher > 0,
+                paper["student_alone"] - paper["teacher"], alone - teacher, "errors", "> 0",
                 note="" if alone > teacher else "no teacher-student gap to recover: the verdict cannot pass")
-    verdict.add("distillation helps (alone - distilled errors)", paper["student_alone"] - paper["distilled"],
-                alone - distilled, "errors", "> 0", alone - distilled > 0)
+    verdict.add("distillation helps (alone - distilled errors)", alone - distilled > 0,
+                paper["student_alone"] - paper["distilled"], alone - distilled, "errors", "> 0")
     paper_fraction = expected["gap_recovered"]
     if alone > teacher:
         fraction = (alone - distilled) / (alone - teacher)
         verdict.check_within("gap recovered (alone - distilled) / (alone - teacher)", paper_fraction,
                              round(fraction, 3), tol["gap_recovered_abs"])
     else:
-        verdict.add("gap recovered (alone - distilled) / (alone - teacher)", paper_fraction, None, "",
-                    f"±{tol['gap_recovered_abs']:g}", False, "undefined: the teacher is not better than the student")
+        verdict.add("gap recovered (alone - distilled) / (alone - teacher)", False, paper_fraction, None, "",
+                    f"±{tol['gap_recovered_abs']:g}", "undefined: the teacher is not better than the student")
 
     kd_info = records["distilled"]["results"].get("method_info") or {}
     teacher_info = records["teacher"]["results"].get("method_info") or {}

@@ -6,8 +6,8 @@ A reproduction is two things with the same name:
   params), the paper's expected numbers and the tolerance of the verdict (see reproductions/README.md);
 - a runner, `run(card: dict, ctx: ReproduceContext) -> Verdict`, registered here with `@register_paper(name)`.
   It runs the setup through the harness with `ctx.run(spec, judge, card)` (records of kind "reproduction"
-  carrying the verdict) and returns the `Verdict` (rows of paper vs measured, each checked within tolerance or
-  shown as context). `slimbench reproduce --paper NAME` prints it and exits 0 only on PASS.
+  carrying the verdict) and returns the `Verdict` (suite/reproduce/verdict.py: named checks of paper vs
+  measured, each judged within tolerance or shown as context). `slimbench reproduce --paper NAME` prints it and exits 0 only on PASS.
 
 To add one: write the card, then a runner either below or in a module of its own listed in RUNNER_MODULES."""
 from __future__ import annotations
@@ -38,6 +38,13 @@ def register_paper(name: str):
         PAPERS[name] = fn
         return fn
     return deco
+
+
+def paper_verdict(card: dict):
+    """An empty verdict of kind "paper" naming the card (its path and sha256 when loaded by `load_card`)."""
+    from suite.reproduce.verdict import PAPER, Verdict
+    return Verdict(PAPER, paper=card["name"], title=card["title"], card=card.get("_path"),
+                   card_sha256=card.get("_sha256"), citation=card.get("citation") or {})
 
 
 def run_setup(card: dict, ctx, judge: Callable):

@@ -1,4 +1,4 @@
-"""Running a reproduction: harness runs whose records carry the verdict (kind "reproduction")."""
+"""Running a paper reproduction: harness runs whose records carry the verdict (kind "reproduction")."""
 from __future__ import annotations
 
 import time
@@ -62,12 +62,13 @@ class ReproduceContext:
         def annotate(record: dict) -> dict:
             if record.get("status") != "ok":
                 error = record.get("error") or {}
-                verdict = Verdict(card["name"] if card else spec.method, card["title"] if card else "")
+                from suite.reproduce.papers import paper_verdict
+                verdict = paper_verdict(card or {"name": spec.method, "title": ""})
                 verdict.error = f"{error.get('phase', '?')}: {error.get('type', '?')}: {error.get('message', '')}"
             else:
                 verdict = judge(record)
             judged.append(verdict)
-            return verdict.to_record(card)
+            return verdict.to_dict()
 
         session.store.annotate = annotate
         try:

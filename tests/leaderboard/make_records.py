@@ -29,7 +29,7 @@ RUNS = [("fp32", "cpu", {}), ("fp32", "edge", {}),
 def make_records(store: Path, workdir: Path, memory: bool = False, quick: bool = True) -> list[dict]:
     from suite.harness import RunSpec, Session
     from suite.measure.latency import QUICK, LatencySettings
-    from suite.submission.reproduce import reproduce
+    from suite.reproduce.rerun import reproduce
 
     session = Session(store, settings=QUICK if quick else LatencySettings(), workdir=workdir, measure_memory=memory)
     records = [session.run(RunSpec(TRACK, method, target, 0, params)) for method, target, params in RUNS]

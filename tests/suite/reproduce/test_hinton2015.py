@@ -67,7 +67,7 @@ def test_verdict_checks_the_shape(teacher, alone, distilled, passed, failing):
                                                 "epochs": 5, "teacher_epochs": 5})}
     verdict = judge_distillation(_card(), records)
     assert verdict.passed is passed
-    assert [r.quantity for r in verdict.rows if r.passed is False] == failing
+    assert verdict.failed_checks() == failing
     text = format_verdict(verdict)
     assert "146 errors" in text and f"{distilled} errors" in text
     assert "(the same network)" in text and "5 epochs" in text  # differences from the paper are printed
@@ -77,7 +77,7 @@ def test_partial_verdict_before_the_last_run():
     from suite.reproduce.hinton2015 import judge_distillation
 
     verdict = judge_distillation(_card(), {"teacher": _record(100)})
-    assert not verdict.passed and len(verdict.rows) == 1 and "partial" in verdict.notes[0]
+    assert not verdict.passed and len(verdict.checks) == 1 and "partial" in verdict.notes[0]
 
 
 def test_runner_end_to_end_on_digits(tmp_path, monkeypatch):
@@ -100,7 +100,7 @@ def test_runner_end_to_end_on_digits(tmp_path, monkeypatch):
     ctx = ReproduceContext(store=tmp_path / "store", settings=QUICK, measure_memory=False, workdir=tmp_path / "w")
     verdict = reproduce_paper("hinton2015-mnist", ctx)
     assert verdict.error is None and len(verdict.records) == 3 and verdict.seconds > 0
-    assert [r.quantity for r in verdict.rows][:3] == [hinton2015.LABELS[k] for k in hinton2015.RUN_ORDER]
+    assert [c.name for c in verdict.checks][:3] == [hinton2015.LABELS[k] for k in hinton2015.RUN_ORDER]
     assert any("(the same network)" in n for n in verdict.notes)  # kd-hinton retrained the very same teacher
     store = RecordStore(tmp_path / "store")
     records = [store.find(i) for i in verdict.records]

@@ -5,7 +5,8 @@ ID (or an id prefix) is looked up in the local store, then in the published resu
 method's source is found by the sha256 its record carries: in the bundle, beside the store
 (<store>/method-sources/, written by ingest), or at the path the spec names. The re-run uses the
 record's latency settings and runs submitted code isolated; its record (kind "reproduction", with a
-`verdict`) goes to the store, where the leaderboard shows the "reproduced" badge for passing ones."""
+`verdict` of kind "record": suite/reproduce/compare.py says what is compared) goes to the store, where the
+leaderboard shows the "reproduced" badge for passing ones."""
 from __future__ import annotations
 
 import json
@@ -15,11 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from suite.errors import RecordError, SlimBenchError
-from suite.submission.verdict import Tolerances, make_verdict
+from suite.reproduce.compare import Tolerances, record_verdict
+from suite.reproduce.verdict import Verdict
 
 
 @dataclass
-class Entry:
+class Original:
+    """A record to reproduce, and where the sources of its submitted methods may be."""
     record: dict
     source_roots: list[Path]          # directories to look for method-sources/<sha>/ in
     source_files: list[Path]          # explicit candidate source files (e.g. a bundle's)
@@ -30,13 +33,13 @@ def _published_root() -> Path:
     return paths.PUBLISHED_RESULTS
 
 
-def find_targets(ref: str, store_root: Path, scratch: Path) -> list[Entry]:
+def find_originals(ref: str, store_root: Path, scratch: Path) -> list[Original]:
     from suite.records.store import RecordStore, load_record
 
     path = Path(ref)
     if path.exists():
         if path.is_file() and path.suffix == ".json":
-            return [Entry(load_record(path), [path.parent, store_root, _published_root()], [])]
+            return [Original(load_record(path), [path.parent, store_root, _published_root()], [])]
         from suite.submission.bundle import load_bundle
         from suite.submission.ingest import validate_bundle
 
@@ -44,7 +47,7 @@ def find_targets(ref: str, store_root: Path, scratch: Path) -> list[Entry]:
         source = scratch / "bundle-source" / Path(plan.source_name).name
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_bytes(plan.source)
-        return [Entry(r, [store_root, _published_root()], [source]) for r in plan.records]
+        return [Original(r, [store_root, _published_root()], [source]) for r in plan.records]
     errors = []
     for root in (store_root, _published_root()):
         try:
@@ -52,16 +55,16 @@ def find_targets(ref: str, store_root: Path, scratch: Path) -> list[Entry]:
         except RecordError as exc:
             errors.append(str(exc))
             continue
-        return [Entry(record, [root, store_root, _published_root()], [])]
+        return [Original(record, [root, store_root, _published_root()], [])]
     raise RecordError(f"{ref!r} is neither a bundle/record path nor a record id: " + "; ".join(errors))
 
 
-def rerun_spec(target: Entry) -> str:
+def rerun_spec(original: Original) -> str:
     """The method spec to run here: built-ins by name; a file by a source with the recorded sha256."""
     from suite.paths import REPO_ROOT
     from suite.submission.sources import find_source
 
-    cfg = target.record["config"]
+    cfg = original.record["config"]
     spec, sha = cfg["method"], cfg.get("method_source_sha256")
     if ".py:" not in spec:
         if sha:
@@ -73,49 +76,53 @@ def rerun_spec(target: Entry) -> str:
         return spec
     file_part, _, class_name = spec.rpartition(":")
     if not sha:
-        raise SlimBenchError(f"record {target.record['id']} names file method {spec!r} without its source sha256")
-    candidates = [*target.source_files, Path(file_part), REPO_ROOT / file_part]
-    path = find_source(sha, Path(file_part).name, target.source_roots, candidates)
+        raise SlimBenchError(f"record {original.record['id']} names file method {spec!r} without its source sha256")
+    candidates = [*original.source_files, Path(file_part), REPO_ROOT / file_part]
+    path = find_source(sha, Path(file_part).name, original.source_roots, candidates)
     if path is None:
         raise SlimBenchError(f"the source of {spec!r} with sha256 {sha} is not in the bundle, in "
                              f"<store>/method-sources/ or at {file_part}; ingest the submission's bundle or pass it")
     return f"{path.resolve()}:{class_name}"
 
 
-def reproduce_one(target: Entry, store_root: Path, tol: Tolerances, workdir: Path, isolation=None) -> tuple[dict, dict]:
+def reproduce_one(original: Original, store_root: Path, tol: Tolerances, workdir: Path,
+                  isolation=None) -> tuple[dict, Verdict]:
     """Re-run one record; returns (reproduction record as written, verdict)."""
     from suite.harness import RunSpec, Session
     from suite.measure.latency import LatencySettings
     from suite.records.store import RecordStore
 
-    original = target.record
-    if original.get("kind") == "reproduction":
-        of = (original.get("verdict") or {}).get("of")
-        raise SlimBenchError(f"{original['id']} is itself a reproduction (of {of}); reproduce the original run")
-    if original["status"] != "ok":
-        raise SlimBenchError(f"{original['id']} is a failed run; there are no numbers to reproduce")
-    cfg = original["config"]
-    spec = rerun_spec(target)
+    record = original.record
+    if record.get("kind") == "reproduction":
+        of = (record.get("verdict") or {}).get("of")
+        raise SlimBenchError(f"{record['id']} is itself a reproduction (of {of}); reproduce the original run")
+    if record["status"] != "ok":
+        raise SlimBenchError(f"{record['id']} is a failed run; there are no numbers to reproduce")
+    cfg = record["config"]
+    spec = rerun_spec(original)
     settings = LatencySettings(**cfg["latency_settings"]) if cfg.get("latency_settings") else LatencySettings()
+    from suite.submission.launcher import isolated
     session = Session(workdir / "store", settings=settings, workdir=workdir / "work", measure_memory=False,
-                      isolation=isolation)
+                      applier=isolated(isolation))
     rerun = session.run(RunSpec(cfg["track"], spec, cfg["target"], int(cfg["seed"]), dict(cfg.get("method_params") or {})))
-    verdict = make_verdict(original, rerun, tol)
-    record = {k: v for k, v in rerun.items() if k != "id"}
-    record["kind"] = "reproduction"
-    record["verdict"] = verdict
+    verdict = record_verdict(record, rerun, tol)
+    reproduction = {k: v for k, v in rerun.items() if k != "id"}
+    reproduction["kind"] = "reproduction"
+    reproduction["verdict"] = verdict.to_dict()
     # Same configuration key as the original (the leaderboard pairs them): spec and command as recorded.
-    record["config"] = {**record["config"], "method": cfg["method"], "command": cfg.get("command", ""),
-                        "method_source_sha256": cfg.get("method_source_sha256")}
-    path = RecordStore(store_root).write(record)
-    return json.loads(path.read_text()), verdict
+    reproduction["config"] = {**reproduction["config"], "method": cfg["method"], "command": cfg.get("command", ""),
+                              "method_source_sha256": cfg.get("method_source_sha256")}
+    path = RecordStore(store_root).write(reproduction)
+    written = json.loads(path.read_text())
+    verdict.records.append(written["id"])
+    return written, verdict
 
 
 def reproduce(ref: str, store_root: Path, tol: Tolerances | None = None, isolation=None,
-              echo=print) -> list[tuple[dict, dict, dict]]:
+              echo=print) -> list[tuple[dict, dict, Verdict]]:
     """Reproduce a record id, a record file or every record of a bundle: [(original, reproduction, verdict)]."""
+    from suite.reproduce.verdict import format_verdict
     from suite.submission.isolation import IsolationSettings
-    from suite.submission.verdict import format_verdict
 
     tol = tol or Tolerances()
     # Submitted code re-run here must not touch the store the verdicts go to, nor the published results.
@@ -123,18 +130,18 @@ def reproduce(ref: str, store_root: Path, tol: Tolerances | None = None, isolati
     scratch = Path(tempfile.mkdtemp(prefix="slimbench-reproduce-"))
     try:
         out = []
-        for i, target in enumerate(find_targets(ref, Path(store_root), scratch)):
-            record, verdict = reproduce_one(target, Path(store_root), tol, scratch / f"run{i}", isolation)
-            echo(format_verdict(target.record, verdict))
+        for i, original in enumerate(find_originals(ref, Path(store_root), scratch)):
+            record, verdict = reproduce_one(original, Path(store_root), tol, scratch / f"run{i}", isolation)
+            echo(format_verdict(verdict, original.record))
             echo(f"  verdict record: {Path(store_root) / (record['id'] + '.json')}\n")
-            out.append((target.record, record, verdict))
+            out.append((original.record, record, verdict))
         return out
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main(args) -> int:
-    """The `slimbench reproduce ID|BUNDLE` branch: exit 0 only when every check of every record holds."""
+    """The `slimbench reproduce ID|BUNDLE` branch: exit 0 only when every judged check of every record holds."""
     import sys
 
     from suite.paths import default_store
@@ -142,9 +149,9 @@ def main(args) -> int:
     store = args.store or default_store()
     tol = Tolerances(acc_pp=args.acc_tol, speedup_rel=args.speed_tol, size_rel=args.size_tol)
     results = reproduce(args.ref, Path(store), tol)
-    failed = [original["id"] for original, _, verdict in results if not verdict["passed"]]
+    failed = [original["id"] for original, _, verdict in results if not verdict.passed]
     if failed:
-        print(f"not reproduced: {', '.join(failed)} (see the rows marked FAIL)", file=sys.stderr)
+        print(f"not reproduced: {', '.join(failed)} (see the checks marked FAIL)", file=sys.stderr)
         return 1
-    print(f"reproduced: {len(results)} record(s), every check within tolerance")
+    print(f"reproduced: {len(results)} record(s), every judged check within tolerance")
     return 0

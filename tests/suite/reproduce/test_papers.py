@@ -77,14 +77,14 @@ def test_judge_pass_fail_and_baseline_note():
     # pruned 1.80%: gap +0.21 pp -> FAIL on the gap row only
     bad = judge_pruning(card, _ok_record(0.9820, 0.9841, layers, 0.0818, 12.22))
     assert not bad.passed
-    assert [r.quantity for r in bad.rows if r.passed is False] == ["error gap (pruned - baseline)"]
+    assert bad.failed_checks() == ["error gap (pruned - baseline)"]
     assert "VERDICT: FAIL" in format_verdict(bad)
     # right accuracy but not the paper's sparsity -> FAIL
     sparse_wrong = judge_pruning(card, _ok_record(0.9841, 0.9841, {"fc1": 0.2, "fc2": 0.09, "fc3": 0.26},
                                                   0.19, 5.2))
     assert not sparse_wrong.passed
     assert {"fc1 weights kept", "weights kept (all layers)", "weight compression"} == {
-        r.quantity for r in sparse_wrong.rows if r.passed is False}
+        c.name for c in sparse_wrong.checks if c.passed is False}
 
 
 def test_reproduction_record_carries_the_verdict(tmp_path):
@@ -106,13 +106,13 @@ def test_reproduction_record_carries_the_verdict(tmp_path):
     record, verdict = ctx.run(ctx.spec(card["setup"]), lambda r: judge_pruning(card, r), card)
     assert record["status"] == "ok", record.get("error")
     assert record["kind"] == "reproduction"
-    assert record["verdict"]["kind"] == "reproduction" and record["verdict"]["paper"] == "toy-digits"
+    assert record["verdict"]["kind"] == "paper" and record["verdict"]["paper"] == "toy-digits"
     assert record["verdict"]["passed"] is verdict.passed
     assert record["verdict"]["card_sha256"] == card["_sha256"]
     assert record["config"]["method_params"]["layer_sparsity"] == [0.92, 0.91, 0.74]
     assert verdict.records == [record["id"]]
     # fc1 of the digits MLP is 64x128, so fc1 kept 8% = 655 of 8192 (rounding keeps it within ±0.5 pp)
-    rows = {r.quantity: r for r in verdict.rows}
+    rows = {c.name: c for c in verdict.checks}
     assert rows["fc1 weights kept"].passed and rows["fc3 weights kept"].passed
     assert load_record(tmp_path / "store" / f"{record['id']}.json")["verdict"] == record["verdict"]
 
