@@ -8,7 +8,14 @@ ratios of numbers taken in the same rounds.
 Each round also gives one speedup ratio per round (method vs fp32); their spread gives the speedup's
 95% confidence interval (`speedup_interval`, method in docs/measurement.md). With `adaptive`, rounds are
 added in ABBA pairs until the interval's half-width is at most `target_half_width` or the phase's time cap
-is reached; which one stopped it is recorded, with the machine's load around the timing (suite.measure.load)."""
+is reached; which one stopped it is recorded, with the machine's load around the timing (suite.measure.load).
+
+A fresh runtime session moves the ratio by more than one session's round-to-round noise (weight packing and
+memory layout, thread placement: measured 1.47-1.83x for one sst2 int8 artifact across fresh processes, and
+the same spread across fresh sessions inside one process). So, given a way to re-create the runners
+(`reload`), the rounds are spread over `subsessions` fresh pairs of runtime sessions, and the interval is the
+wider of the per-round one and the one over per-sub-session ratios: a record's interval then covers the
+between-session spread instead of describing one session only."""
 from __future__ import annotations
 
 import math
@@ -22,7 +29,9 @@ from suite.measure import load as machine_load
 
 BASELINE, CANDIDATE = "fp32", "method"  # the runner names whose ratio gets an interval
 CI_METHOD = ("95% t-interval over per-round log speedups (round ratio = fp32 / method p50 for single-stream, "
-             "mean batch time for offline), centred on the pooled estimate; see docs/measurement.md")
+             "mean batch time for offline), centred on the pooled estimate; with sub-sessions (fresh runtime "
+             "sessions of both artifacts within the run), the wider of that and the t-interval over the "
+             "per-sub-session log speedups; see docs/measurement.md")
 
 
 @dataclass(frozen=True)
@@ -42,13 +51,17 @@ class LatencySettings:
     target_half_width: float = 0.03
     max_seconds: float = 5.0
     max_factor: float = 3.0
+    # Fresh runtime sessions (both artifacts re-loaded) the rounds are spread over, one ABBA pair each, when the
+    # caller can re-create its runners; adaptive stopping then adds sub-sessions, not rounds. 1 = one session
+    # (the interval then describes this session only). 4: t(3) = 3.18 keeps the interval usable.
+    subsessions: int = 4
 
     def to_dict(self):
         return asdict(self)
 
 
 QUICK = LatencySettings(warmup=5, min_queries=20, min_seconds=0.05, rounds=2, offline_min_batches=3,
-                        offline_min_seconds=0.05, adaptive=False)
+                        offline_min_seconds=0.05, adaptive=False, subsessions=1)
 
 
 def is_quick(latency_settings: dict | None) -> bool:
@@ -78,6 +91,16 @@ def speedup_interval(estimate: float, round_ratios: list[float]) -> dict:
     h = t975(n - 1) * float(logs.std(ddof=1)) / math.sqrt(n)
     return {"estimate": estimate, "ci95": [estimate * math.exp(-h), estimate * math.exp(h)],
             "half_width": math.expm1(h), "rounds": n}
+
+
+def subsession_interval(estimate: float, subsession_ratios: list[float], round_ratios: list[float]) -> dict:
+    """The wider of the per-round interval and the interval over per-sub-session ratios (each a fresh pair of
+    runtime sessions): the latter carries the between-session spread, the former guards against a sub-session
+    spread that happens to come out small with few sub-sessions."""
+    rounds = speedup_interval(estimate, round_ratios)
+    sessions = speedup_interval(estimate, subsession_ratios)
+    wider = max((rounds, sessions), key=lambda i: -1.0 if i["half_width"] is None else i["half_width"])
+    return {**wider, "rounds": len(round_ratios), "subsessions": len(subsession_ratios)}
 
 
 def time_calls(fn: Callable, inputs: list[np.ndarray], min_calls: int, min_seconds: float) -> list[float]:
@@ -114,31 +137,43 @@ def _mean(samples: list[float]) -> float:
     return float(np.mean(samples))
 
 
-def _interleaved(fns: dict[str, Callable], inputs: dict[str, list[np.ndarray]], settings: LatencySettings,
-                 min_calls: int, min_seconds: float, warmup: int,
-                 round_stat: Callable[[list[float]], float] = _median) -> tuple[dict[str, list[float]], dict]:
-    """Samples per runner, and the timing's facts: rounds, what stopped it, per-round speedups (fp32 time /
-    method time by `round_stat`), elapsed time and the machine's load around it."""
-    names = list(fns)
-    for name in names:
+def _round(fns, inputs, order, calls: int, seconds: float, round_stat, samples: dict, per_round: dict) -> None:
+    for name in order:
+        s = time_calls(fns[name], inputs[name], calls, seconds)
+        samples[name].extend(s)
+        per_round[name].append(round_stat(s))
+
+
+def _warm(fns, inputs, warmup: int) -> None:
+    for name in fns:
         for x in inputs[name][:max(1, warmup)]:
             fns[name](x)
+
+
+def _interleaved(fns: dict[str, Callable], inputs: dict[str, list[np.ndarray]], settings: LatencySettings,
+                 min_calls: int, min_seconds: float, warmup: int,
+                 round_stat: Callable[[list[float]], float] = _median,
+                 reload: dict[str, Callable[[], Callable]] | None = None) -> tuple[dict[str, list[float]], dict]:
+    """Samples per runner, and the timing's facts: rounds, what stopped it, per-round speedups (fp32 time /
+    method time by `round_stat`), elapsed time and the machine's load around it. With `reload` (name -> a
+    function making a fresh runner) and settings.subsessions > 1, the rounds are spread over sub-sessions."""
+    names = list(fns)
+    paired = BASELINE in fns and CANDIDATE in fns
+    if paired and reload and settings.subsessions > 1 and set(names) <= set(reload):
+        return _in_subsessions(fns, reload, inputs, settings, min_calls, min_seconds, warmup, round_stat)
+    _warm(fns, inputs, warmup)
     samples = {name: [] for name in names}
     per_round = {name: [] for name in names}
     rounds = max(1, settings.rounds)
     per_round_calls = max(1, -(-min_calls // rounds))
     per_round_seconds = min_seconds / rounds
-    paired = BASELINE in fns and CANDIDATE in fns
     adaptive = settings.adaptive and paired and rounds >= 2
     before = machine_load.snapshot()
     start = time.perf_counter()
     r, minimum_s, stopped_by, half_width = 0, None, "rounds", None
     while True:
         order = names if r % 2 == 0 else names[::-1]  # ABBA: neither runner always goes first
-        for name in order:
-            s = time_calls(fns[name], inputs[name], per_round_calls, per_round_seconds)
-            samples[name].extend(s)
-            per_round[name].append(round_stat(s))
+        _round(fns, inputs, order, per_round_calls, per_round_seconds, round_stat, samples, per_round)
         r += 1
         if r < rounds:
             continue
@@ -165,35 +200,95 @@ def _interleaved(fns: dict[str, Callable], inputs: dict[str, list[np.ndarray]], 
     return samples, info
 
 
+def _in_subsessions(fns, reload, inputs, settings: LatencySettings, min_calls: int, min_seconds: float,
+                    warmup: int, round_stat) -> tuple[dict[str, list[float]], dict]:
+    """Rounds in sub-sessions: each a fresh pair of runners (the first uses `fns`), warmed up, then one ABBA pair
+    of rounds of the usual size. At least max(subsessions, rounds / 2) sub-sessions; adaptive stopping adds
+    whole sub-sessions until the interval (subsession_interval) is within the target or the time cap."""
+    names = list(fns)
+    rounds = max(2, settings.rounds)
+    per_round_calls = max(1, -(-min_calls // rounds))
+    per_round_seconds = min_seconds / rounds
+    minimum = max(settings.subsessions, -(-rounds // 2))
+    samples = {name: [] for name in names}
+    per_round = {name: [] for name in names}
+    sub_ratios: list[float] = []
+    before = machine_load.snapshot()
+    start = time.perf_counter()
+    k, minimum_s, stopped_by = 0, None, "rounds"
+    current = fns
+    while True:
+        if k:
+            current = None  # release the previous sub-session's runtime sessions before making new ones
+            current = {name: reload[name]() for name in names}
+        _warm(current, inputs, warmup)
+        first = len(per_round[BASELINE])
+        order = names if k % 2 == 0 else names[::-1]
+        for order_ in (order, order[::-1]):  # one ABBA pair
+            _round(current, inputs, order_, per_round_calls, per_round_seconds, round_stat, samples, per_round)
+        logs = [math.log(f / m) for f, m in zip(per_round[BASELINE][first:], per_round[CANDIDATE][first:])]
+        sub_ratios.append(math.exp(sum(logs) / len(logs)))
+        k += 1
+        if k < minimum:
+            continue
+        if not settings.adaptive:
+            break
+        elapsed = time.perf_counter() - start
+        minimum_s = minimum_s or elapsed
+        ratios = [f / m for f, m in zip(per_round[BASELINE], per_round[CANDIDATE])]
+        half_width = subsession_interval(1.0, sub_ratios, ratios)["half_width"]
+        if half_width is not None and half_width <= settings.target_half_width:
+            stopped_by = "target"
+            break
+        cap = max(settings.max_seconds, settings.max_factor * minimum_s)
+        if elapsed + elapsed / k > cap:  # the next sub-session would end past the cap
+            stopped_by = "time_cap"
+            break
+    after = machine_load.snapshot()
+    info = {"rounds": len(per_round[BASELINE]), "stopped_by": stopped_by,
+            "elapsed_s": round(time.perf_counter() - start, 3), "load": machine_load.between(before, after),
+            "round_ratios": [round(f / m, 5) for f, m in zip(per_round[BASELINE], per_round[CANDIDATE])],
+            "subsessions": k, "subsession_ratios": [round(r, 5) for r in sub_ratios]}
+    return samples, info
+
+
+def _interval(estimate: float, info: dict) -> dict:
+    if "subsession_ratios" in info:
+        return subsession_interval(estimate, info["subsession_ratios"], info["round_ratios"])
+    return speedup_interval(estimate, info["round_ratios"])
+
+
 def measure_single_stream(fns: dict[str, Callable], xs: dict[str, np.ndarray], settings: LatencySettings,
-                          n_distinct: int = 64) -> dict[str, dict]:
-    """fns: name -> predict; xs: name -> test inputs in that runner's feed layout (the same samples).
-    Returns name -> latency summary."""
+                          n_distinct: int = 64, reload: dict[str, Callable[[], Callable]] | None = None
+                          ) -> dict[str, dict]:
+    """fns: name -> predict; xs: name -> test inputs in that runner's feed layout (the same samples);
+    reload: name -> a function returning a fresh runner's predict (for sub-sessions). Returns name -> latency
+    summary, and "timing"."""
     inputs = {name: [np.ascontiguousarray(x[i:i + 1]) for i in range(min(n_distinct, len(x)))]
               for name, x in xs.items()}
     samples, info = _interleaved(fns, inputs, settings, settings.min_queries, settings.min_seconds,
-                                 settings.warmup, _median)
+                                 settings.warmup, _median, reload)
     out = {name: summarize(s) for name, s in samples.items()}
     if "round_ratios" in info:
-        info["speedup"] = speedup_interval(out[BASELINE]["p50_ms"] / out[CANDIDATE]["p50_ms"], info["round_ratios"])
+        info["speedup"] = _interval(out[BASELINE]["p50_ms"] / out[CANDIDATE]["p50_ms"], info)
     out["timing"] = info
     return out
 
 
-def measure_offline(fns: dict[str, Callable], xs: dict[str, np.ndarray], settings: LatencySettings) -> dict[str, dict]:
+def measure_offline(fns: dict[str, Callable], xs: dict[str, np.ndarray], settings: LatencySettings,
+                    reload: dict[str, Callable[[], Callable]] | None = None) -> dict[str, dict]:
     b = settings.offline_batch
     inputs = {name: [np.ascontiguousarray(x[i * b:(i + 1) * b]) for i in range(max(1, min(8, len(x) // b)))]
               for name, x in xs.items()}
     samples, info = _interleaved(fns, inputs, settings, settings.offline_min_batches, settings.offline_min_seconds,
-                                 2, _mean)
+                                 2, _mean, reload)
     out = {}
     for name, s in samples.items():
         arr = np.asarray(s)
         out[name] = {"batch": b, "samples_per_s": float(b * arr.size / arr.sum()),
                      "p50_batch_ms": float(np.percentile(arr, 50) * 1e3), "n_batches": int(arr.size)}
     if "round_ratios" in info:
-        info["speedup"] = speedup_interval(out[CANDIDATE]["samples_per_s"] / out[BASELINE]["samples_per_s"],
-                                           info["round_ratios"])
+        info["speedup"] = _interval(out[CANDIDATE]["samples_per_s"] / out[BASELINE]["samples_per_s"], info)
     out["timing"] = info
     return out
 

@@ -179,3 +179,63 @@ def test_record_carries_intervals_and_table_shows_them(quick_session):
     baseline = quick_session.run(RunSpec("digits-mlp", "fp32", "cpu"))
     assert baseline["results"]["speedup_single_stream_ci"] is None
     assert "1.00×" in format_table([baseline]) and "1.00× [" not in format_table([baseline])
+
+
+# -- sub-sessions: fresh runtime sessions within a run, so that the interval covers the between-session spread --
+def _session_factory(monkeypatch, session_ratios):
+    """Runners whose calls 'take' a fixed time per *session*: the method's k-th fresh session is
+    session_ratios[k] times faster than fp32, with no noise inside a session."""
+    made = {"method": 0, "fp32": 0}
+
+    def make(name):
+        made[name] += 1
+        k = made["method"] - 1
+
+        def run(x):
+            return x
+        run.seconds = 0.002 if name == "fp32" else 0.002 / session_ratios[k % len(session_ratios)]
+        return run
+
+    def fake_time_calls(fn, inputs, min_calls, min_seconds):
+        return [fn.seconds] * max(1, min_calls)
+    monkeypatch.setattr(latency, "time_calls", fake_time_calls)
+    fns = {"method": make("method"), "fp32": make("fp32")}
+    reload = {"method": lambda: make("method"), "fp32": lambda: make("fp32")}
+    return fns, reload, made
+
+
+def test_subsessions_reload_both_runners_and_widen_the_interval_to_the_session_spread(monkeypatch):
+    ratios = [1.50, 1.70, 1.60, 1.55, 1.65, 1.45]
+    fns, reload, made = _session_factory(monkeypatch, ratios)
+    settings = LatencySettings(rounds=4, subsessions=4, adaptive=False)
+    out = measure_single_stream(fns, X, settings, reload=reload)
+    timing = out["timing"]
+    assert timing["subsessions"] == 4 and timing["rounds"] == 8 and made == {"method": 4, "fp32": 4}
+    assert timing["subsession_ratios"] == pytest.approx(ratios[:4])
+    lo, hi = timing["speedup"]["ci95"]
+    logs = np.log(ratios[:4])
+    h = 3.182 * logs.std(ddof=1) / 2  # t(0.975, 3) over the sub-sessions; the rounds alone have no spread
+    estimate = timing["speedup"]["estimate"]
+    assert (lo, hi) == pytest.approx((estimate * math.exp(-h), estimate * math.exp(h)))
+    assert lo < min(ratios[:4]) * 1.05 and hi > max(ratios[:4]) * 0.95
+    # the same runners without reload: one session, a zero-width interval that says nothing about the spread
+    fns, _, _ = _session_factory(monkeypatch, ratios)
+    assert measure_single_stream(fns, X, settings)["timing"]["speedup"]["half_width"] == pytest.approx(0)
+
+
+def test_subsessions_are_added_until_the_target_or_the_cap(monkeypatch):
+    fns, reload, made = _session_factory(monkeypatch, [1.5, 1.5, 1.5, 1.5, 1.52, 1.48])
+    out = measure_offline(fns, X, LatencySettings(rounds=4, subsessions=4, target_half_width=0.03), reload=reload)
+    assert out["timing"]["stopped_by"] == "target" and out["timing"]["subsessions"] == 4
+    fns, reload, made = _session_factory(monkeypatch, [1.2, 1.8, 1.3, 1.9])
+    out = measure_offline(fns, X, LatencySettings(rounds=4, subsessions=4, max_seconds=0.0, max_factor=1.0),
+                          reload=reload)
+    assert out["timing"]["stopped_by"] == "time_cap" and out["timing"]["subsessions"] == 4
+    assert len(out["timing"]["subsession_ratios"]) == 4 and out["timing"]["speedup"]["half_width"] > 0.1
+
+
+def test_quick_and_single_session_settings_never_reload(monkeypatch):
+    for settings in (QUICK, LatencySettings(subsessions=1, adaptive=False)):
+        fns, reload, made = _session_factory(monkeypatch, [1.5, 2.0])
+        timing = measure_single_stream(fns, X, settings, reload=reload)["timing"]
+        assert made == {"method": 1, "fp32": 1} and "subsessions" not in timing
