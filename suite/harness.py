@@ -20,11 +20,11 @@ from suite.data.splits import Split
 from suite.errors import ArtifactFormatError, ConfigError, RecordError, SlimBenchError, TargetUnavailableError
 from suite.measure.latency import LatencySettings, speed_fields
 from suite.records import provenance
+from suite.records.sections import Latency, Memory, Results, Size, Throughput
 from suite.records.store import RecordStore
 
 
 @dataclass(frozen=True)
-from suite.records.sections import Latency, Memory, Results, Size, Throughput
 class RunSpec:
     track: str
     method: str
