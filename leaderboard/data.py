@@ -156,7 +156,9 @@ def frame_from_rows(df):
         if column not in df.columns:
             df[column] = None
     if df.empty:
-        for column in ("reference_current", "reproductions", "failed_reproductions", "reproduced", "params_shown"):
+        for column in ("reference_current", "reproductions", "failed_reproductions", "reproduced", "params_shown",
+                       "speedup_ci", "throughput_speedup_ci", "repeat_n", "repeat_median", "repeat_min", "repeat_max",
+                       "repeats"):
             df[column] = pd.Series(dtype=object)
         return df
     for column in ("confirms", "contradicts"):
@@ -181,9 +183,45 @@ def frame_from_rows(df):
         by_of = df["id"].map(with_of.groupby("verdict_of").size()).fillna(0)
         df[column] = (merged["_n_config"].fillna(0) + by_of - merged["_n_both"].fillna(0)).astype(int).values
     df["reproduced"] = df["reproductions"] > 0
+    df["speedup_ci"] = [interval_text(lo, hi) for lo, hi in zip(df["speedup_ci_low"], df["speedup_ci_high"])]
+    df["throughput_speedup_ci"] = [interval_text(lo, hi) for lo, hi in
+                                   zip(df["throughput_speedup_ci_low"], df["throughput_speedup_ci_high"])]
+    df["high_load"] = df["high_load"].fillna(False).astype(bool)
+    _add_repeats(df)
     shown = {pair: shown_params(*pair) for pair in set(zip(df["method_spec"], df["params"]))}
     df["params_shown"] = [shown[pair] for pair in zip(df["method_spec"], df["params"])]
     return df
+
+
+REPEAT_KEY = ["track", "method_spec", "target", "params", "seed", "hardware"]  # one configuration, one machine
+
+
+def interval_text(low, high) -> str:
+    """`[1.47, 1.58]` (a speedup's 95% interval), "" when there is none."""
+    if low is None or high is None or low != low or high != high:
+        return ""
+    return f"[{low:.2f}, {high:.2f}]"
+
+
+def _add_repeats(df) -> None:
+    """Repeated records of one configuration on one machine (`slimbench run --repeat N`, or runs on different
+    days): `repeat_n`, the median speedup and its spread (min, max) over the successful run records, and a
+    `repeats` text such as `1.50× median of 5, 1.45–1.56` (empty for a configuration measured once)."""
+    ok = (df["status"] == "ok") & (df["kind"] != "reproduction")
+    stats = (df[ok].groupby(REPEAT_KEY, dropna=False)["speedup"].agg(["count", "median", "min", "max"])
+             if ok.any() else None)
+    if stats is None or stats.empty:
+        df["repeat_n"], df["repeat_median"], df["repeat_min"], df["repeat_max"] = 0, None, None, None
+        df["repeats"] = ""
+        return
+    merged = df[REPEAT_KEY].join(stats, on=REPEAT_KEY)
+    counts = merged["count"].where(ok, 0).fillna(0).astype(int).values
+    df["repeat_n"] = counts
+    df["repeat_median"] = merged["median"].where(ok).values
+    df["repeat_min"] = merged["min"].where(ok).values
+    df["repeat_max"] = merged["max"].where(ok).values
+    df["repeats"] = [f"{med:.2f}× median of {n}, {lo:.2f}–{hi:.2f}" if n > 1 and med == med else ""
+                     for n, med, lo, hi in zip(counts, df["repeat_median"], df["repeat_min"], df["repeat_max"])]
 
 
 @functools.lru_cache(maxsize=4096)
@@ -215,6 +253,35 @@ def reproductions_of(df, record_id: str):
     return hits.sort_values("date", ascending=False)
 
 
+@dataclass(frozen=True)
+class FilterSpec:
+    field: str              # the Filters attribute holding the chosen values (None = all)
+    column: str             # the frame column it filters
+    label: str              # the sidebar's label
+    help: str | None = None
+
+
+# The board's multi-select filters, in the sidebar's order: URL parameter -> spec. The one list the filter loop
+# (_chosen), the sidebar and the URL read (a new filter is one line here and one Filters field).
+MULTI_FILTERS: dict[str, FilterSpec] = {
+    "track": FilterSpec("tracks", "track", "Track"),
+    "target": FilterSpec("targets", "target", "Target"),
+    "precision": FilterSpec("precisions", "precision", "Precision",
+                            "weight / activation precision the method reports (W8A8: int8 weights and activations; "
+                            "W8A32: int8 weights, float compute)"),
+    "sparsity": FilterSpec("sparsity_kinds", "sparsity_kind", "Sparsity kind",
+                           "structured: channels/neurons removed (dense kernels get faster); unstructured: "
+                           "individual weights zeroed"),
+    "family": FilterSpec("families", "family", "Family"),
+    "framework": FilterSpec("frameworks", "framework", "Framework"),
+    "hardware": FilterSpec("hardware", "hardware", "Hardware",
+                           "provenance.cpu.model (+ GPU) of the machine that measured it"),
+    "isa": FilterSpec("isa_classes", "isa_class", "ISA class",
+                      "the CPU's instruction-set class (x86-avx2, x86-avx512-vnni, x86-amx, arm-dotprod, ...): int8 "
+                      "and fp16 speedups depend on it, so ratios of different classes are ranked apart"),
+}
+
+
 @dataclass
 class Filters:
     tracks: list[str] | None = None      # None = all
@@ -224,14 +291,14 @@ class Filters:
     hardware: list[str] | None = None
     precisions: list[str] | None = None
     sparsity_kinds: list[str] | None = None
+    isa_classes: list[str] | None = None
     min_relative_accuracy: float = DEFAULT_MIN_RELATIVE_ACCURACY
     latest_only: bool = True
     current_reference_only: bool = True  # hide records measured against a since-retrained reference
 
     def choices(self):
-        return (("track", self.tracks), ("target", self.targets), ("family", self.families),
-                ("framework", self.frameworks), ("hardware", self.hardware), ("precision", self.precisions),
-                ("sparsity_kind", self.sparsity_kinds))
+        """(frame column, chosen values or None) of every multi-select filter."""
+        return tuple((spec.column, getattr(self, spec.field)) for spec in MULTI_FILTERS.values())
 
 
 def _chosen(rows, filters: Filters):
@@ -279,7 +346,11 @@ def speed_rows(df, filters: Filters):
 
 
 def ranked(rows):
-    """The board's order: speedup (the rank key), then accuracy."""
+    """The board's order: speedup (the rank key; its point estimate), then accuracy — within an ISA class: a
+    ratio measured on another instruction set (int8 with VNNI/AMX vs AVX2 only) is not ranked against it."""
+    if "isa_class" in rows.columns and rows["isa_class"].nunique() > 1:
+        return rows.sort_values(["isa_class", "speedup", "accuracy_pct"], ascending=[True, False, False],
+                                na_position="last", kind="stable")
     return rows.sort_values(["speedup", "accuracy_pct"], ascending=False, na_position="last", kind="stable")
 
 

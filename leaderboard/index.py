@@ -27,7 +27,7 @@ from suite.errors import RecordError
 
 INDEX_ENV = "SLIMBENCH_LEADERBOARD_INDEX"
 # Bump when the row layout or its derivation changes: an index of another version is rebuilt.
-INDEX_VERSION = 4  # 4: track_kind, accuracy_null_reason (speed-only tracks)
+INDEX_VERSION = 5  # 4: track_kind, accuracy_null_reason (speed-only tracks); 5: intervals, ISA class, load, repeat
 LOCK_WAIT_S = 10.0
 
 
