@@ -804,18 +804,20 @@ def entry_view(df, filters: data.Filters, filter_pairs) -> None:
         st.json(record.get("provenance") or {}, expanded=1)
         st.markdown("**Artifact**")
         st.json(record.get("artifact") or {}, expanded=True)
-        verdict = record.get("verdict")
+        from suite.reproduce.verdict import read_verdict
+
+        verdict = read_verdict(record)  # typed; an older record's verdict upgraded (suite/records/migrate.py)
         if verdict is not None:
             st.markdown("**Verdict**")
-            if isinstance(verdict, dict) and isinstance(verdict.get("of"), str):
-                st.markdown(f"reproduction of [{plain(verdict['of'][:16])}]"
-                            f"({entry_link(re.sub('[^0-9a-f]', '', verdict['of'])[:16], filter_pairs)}): "
-                            + ("passed" if data.verdict_passed(verdict) else "did not pass"))
-            if isinstance(verdict, dict) and isinstance(verdict.get("checks"), list):
+            if verdict.of:
+                st.markdown(f"reproduction of [{plain(verdict.of[:16])}]"
+                            f"({entry_link(re.sub('[^0-9a-f]', '', verdict.of)[:16], filter_pairs)}): "
+                            + ("passed" if verdict.passed else "did not pass"))
+            if verdict.checks:
                 import pandas as pd
-                st.dataframe(pd.DataFrame(verdict["checks"]).astype(str), hide_index=True, width="stretch",
-                             key="verdict_checks")
-            st.json(verdict, expanded=False)
+                st.dataframe(pd.DataFrame([c.to_dict() for c in verdict.checks]).astype(str), hide_index=True,
+                             width="stretch", key="verdict_checks")
+            st.json(record.get("verdict"), expanded=False)
     with st.expander("Every field of the record"):
         st.json(record, expanded=True)
         st.caption(f"file: {plain(row['file'])} in the {plain(row['source'])} store")

@@ -39,9 +39,10 @@ def _finalize(record: dict) -> dict:
     """suite.records.store.finalize, with the schema check done by the index's compiled validator (the same
     verdict, tests/leaderboard/test_index.py) so that 20,000 records take seconds, not minutes."""
     from leaderboard.index import _fast_validator
+    from suite.records.migrate import upgrade
     from suite.records.store import SCHEMA_VERSION, content_id, validate
 
-    record = {k: v for k, v in record.items() if k != "id"} | {"schema_version": SCHEMA_VERSION}
+    record = {k: v for k, v in upgrade(record).items() if k != "id"} | {"schema_version": SCHEMA_VERSION}
     record["id"] = content_id(record)
     fast = _fast_validator()
     if fast is None:
@@ -67,7 +68,7 @@ def make_store(root: Path, count: int, seed: int = 0, published: Path | None = N
             record = copy.deepcopy(original)
             record["kind"] = "reproduction"
             passed = rng.random() < 0.85
-            record["verdict"] = {"of": original["id"], "passed": passed, "checks": [
+            record["verdict"] = {"kind": "record", "of": original["id"], "passed": passed, "checks": [
                 {"name": "accuracy_pct", "expected": round(original["results"]["accuracy"] * 100, 2),
                  "measured": round(original["results"]["accuracy"] * 100 + rng.uniform(-0.2, 0.2), 2),
                  "tolerance": "±0.1 pp", "passed": passed}]}

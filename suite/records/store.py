@@ -21,8 +21,9 @@ from typing import Iterator
 from suite.atomic import atomic_write_bytes
 from suite.errors import RecordError
 
-SCHEMA_VERSION = 2  # what writers emit; 2 added the optional `submitter` (issue 15). Readers accept 1 and 2:
-                    # every version-1 record stays valid (record-v1.schema.json covers both)
+SCHEMA_VERSION = 3  # what writers emit; 2 added the optional `submitter` (issue 15), 3 typed the `verdict`
+                    # (issue 18). Readers accept 1-3: older records stay valid (record-v1.schema.json covers all)
+                    # and are upgraded in memory by suite/records/migrate.py
 SCHEMA_PATH = Path(__file__).with_name("record-v1.schema.json")
 MAX_RECORD_BYTES = 1 << 20   # the largest published record is ~20 KB; tracebacks are capped at 20 KB
 LOCK_FILE, JOURNAL_FILE = ".slimbench-store.lock", ".slimbench-store.journal"
@@ -64,7 +65,11 @@ def validate(record: dict, source: str = "<record>") -> dict:
 
 
 def finalize(record: dict) -> dict:
-    record = dict(record, schema_version=SCHEMA_VERSION)
+    """The record as written: upgraded to the current schema version (an older record being re-written, e.g.
+    by publish), versioned, content-hashed and validated."""
+    from suite.records.migrate import upgrade
+
+    record = dict(upgrade(record), schema_version=SCHEMA_VERSION)
     record.pop("id", None)
     record["id"] = content_id(record)
     return validate(record)

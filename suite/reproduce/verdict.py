@@ -65,9 +65,13 @@ class Verdict:
     # not written to the record: the ids of the records this verdict rests on, and the wall time
     records: list[str] = field(default_factory=list)
     seconds: float | None = None
+    recorded_passed: bool | None = field(default=None, repr=False)  # read back from a record: what it says
 
     @property
     def passed(self) -> bool:
+        """Judged from the checks; a verdict read from a record says what the record says (the source of truth)."""
+        if self.recorded_passed is not None:
+            return self.recorded_passed
         judged = [c for c in self.checks if c.passed is not None]
         return self.error is None and bool(judged) and all(c.passed for c in judged)
 
@@ -110,6 +114,8 @@ class Verdict:
                 "tolerances")
         verdict = cls(**{k: data[k] for k in keys if k in data})
         verdict.checks = [Check.from_dict(c) for c in data.get("checks") or []]
+        if isinstance(data.get("passed"), bool):
+            verdict.recorded_passed = data["passed"]
         return verdict
 
 
@@ -160,3 +166,12 @@ def format_verdict(verdict: Verdict, original: dict | None = None) -> str:
     lines.append(f"VERDICT: {'PASS' if verdict.passed else 'FAIL'}{timing}"
                  + (f"  (records: {', '.join(verdict.records)})" if verdict.records else ""))
     return "\n".join(lines)
+
+
+def read_verdict(record: dict) -> Verdict | None:
+    """A record's verdict as a Verdict, whatever the record's schema version (older verdicts are upgraded by
+    suite/records/migrate.py); None when it has none."""
+    from suite.records.migrate import upgrade
+
+    data = upgrade(record).get("verdict")
+    return Verdict.from_dict(data) if isinstance(data, dict) else None

@@ -15,19 +15,28 @@ def test_pareto_mask():
 
 
 def test_verdicts():
-    assert data.verdict_passed({"of": "x", "passed": True, "checks": []}) is True  # `slimbench reproduce` shape
-    assert data.verdict_passed({"passed": False}) is False
-    assert data.verdict_passed({"status": "PASSED"}) is True
-    assert data.verdict_passed({"result": "failed"}) is False
-    assert data.verdict_passed({"note": "?"}) is None and data.verdict_passed(None) is None
-    ok = {"kind": "reproduction", "status": "ok", "verdict": {"passed": True}}
+    """The badge reads the one typed verdict (suite/reproduce/verdict.py); a version-1/2 record's verdict is
+    upgraded first (suite/records/migrate.py), and nothing is guessed from words."""
+    def typed(passed, **extra):
+        return {"kind": "record", "of": "x" * 16, "passed": passed,
+                "checks": [{"name": "accuracy_pct", "passed": passed}], **extra}
+    assert data.verdict_passed({"schema_version": 3, "verdict": typed(True)}) is True
+    assert data.verdict_passed({"schema_version": 3, "verdict": typed(False)}) is False
+    assert data.verdict_passed({"schema_version": 3, "verdict": None}) is None
+    # version 2: the record re-run's shape, and shapes SlimBench never wrote (only a boolean `passed` counts)
+    legacy = {"of": "x", "passed": True, "checks": [{"name": "status", "passed": True}]}
+    assert data.verdict_passed({"schema_version": 2, "verdict": legacy}) is True
+    assert data.verdict_passed({"schema_version": 2, "verdict": {"passed": False}}) is False
+    assert data.verdict_passed({"schema_version": 2, "verdict": {"status": "PASSED"}}) is False
+    assert data.verdict_passed({"schema_version": 1}) is None
+    ok = {"schema_version": 3, "kind": "reproduction", "status": "ok", "verdict": typed(True)}
     assert data.is_reproduction(ok)
-    assert data.is_reproduction({"kind": "reproduction", "status": "ok", "verdict": None})
-    assert not data.is_reproduction({**ok, "verdict": {"passed": False}})
-    assert data.is_failed_reproduction({**ok, "verdict": {"passed": False}})
+    assert data.is_reproduction({**ok, "verdict": None})
+    assert not data.is_reproduction({**ok, "verdict": typed(False)})
+    assert data.is_failed_reproduction({**ok, "verdict": typed(False)})
     assert not data.is_reproduction({**ok, "status": "failed"})
-    assert data.is_reproduction({"kind": "run", "status": "ok", "verdict": {"passed": True}})
-    assert not data.is_reproduction({"kind": "run", "status": "ok"})
+    assert data.is_reproduction({**ok, "kind": "run"})
+    assert not data.is_reproduction({"schema_version": 3, "kind": "run", "status": "ok"})
 
 
 def test_labels():

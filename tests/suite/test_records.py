@@ -73,13 +73,14 @@ def test_a_failed_write_leaves_no_partial_record(real_record, tmp_path, monkeypa
     assert first.read_bytes() == before
 
 
-def test_writers_emit_schema_version_2_with_an_optional_submitter_and_version_1_stays_valid(real_record, tmp_path):
-    """Issue 15: `submitter` came with schema version 2; new records say 2, old (version 1) ones still load."""
+def test_writers_emit_schema_version_3_with_an_optional_submitter_and_version_1_stays_valid(real_record, tmp_path):
+    """Issue 15: `submitter` came with schema version 2 (issue 18: version 3 typed the verdict); new records say
+    3, old (version 1) ones still load."""
     store = RecordStore(tmp_path / "store")
-    assert real_record["schema_version"] == 2
+    assert real_record["schema_version"] == 3
     body = {k: v for k, v in real_record.items() if k != "id"}
     signed = json.loads(store.write({**body, "submitter": "ada"}).read_text())
-    assert (signed["schema_version"], signed["submitter"]) == (2, "ada")
+    assert (signed["schema_version"], signed["submitter"]) == (3, "ada")
     from suite.records.store import content_id
     old = {**body, "schema_version": 1}
     old["id"] = content_id(old)
