@@ -1,11 +1,14 @@
 """Method adapters (pruning, quantization, distillation) behind one small interface.
 
-METHODS is the registry; built-ins load lazily, installed packages add more through the
-`slimbench.methods` entry-point group, and a file can be named as `path/to/file.py:ClassName`."""
+METHODS is the registry; built-ins load lazily, installed packages add more through the entry-point group
+`suite.methodspec.ENTRY_POINT_GROUP`, and a file can be named as `path/to/file.py:ClassName`
+(what `--method` accepts is parsed by `suite.methodspec.MethodSpec`)."""
 from __future__ import annotations
 
 import importlib
 
+from methods.base import Method
+from suite.methodspec import ENTRY_POINT_GROUP
 from suite.registry import Registry
 
 _BUILTIN_PACKAGES = ["methods.baseline", "methods.quantization", "methods.pruning", "methods.distillation"]
@@ -14,21 +17,6 @@ _BUILTIN_PACKAGES = ["methods.baseline", "methods.quantization", "methods.prunin
 def _load_builtin() -> None:
     for module in _BUILTIN_PACKAGES:
         importlib.import_module(module)
-    _load_entry_points()
 
 
-def _load_entry_points() -> None:
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group="slimbench.methods"):
-        try:
-            cls = ep.load()
-        except Exception as exc:  # a broken plug-in must not break `slimbench list`
-            import warnings
-            warnings.warn(f"method entry point {ep.name!r} ({ep.value}) failed to load: {exc}")
-            continue
-        if getattr(cls, "name", None) not in METHODS._entries:
-            METHODS.register(cls)
-
-
-METHODS = Registry("method", loader=_load_builtin)
+METHODS = Registry("method", loader=_load_builtin, base=Method, entry_point_group=ENTRY_POINT_GROUP)

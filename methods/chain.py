@@ -10,8 +10,10 @@ How a stage's model reaches the next one (no method needs to know it is in a cha
    previous stage's weights (the keras one ported from them), so any method composes unchanged. Its context
    also has `upstream` (the previous stage's artifacts) and `upstream_model` (the float torch model).
 
-Params go to one stage: prefix them with the stage name or its 1-based position (`torch-magnitude.sparsity=0.9`,
-`2.calibration=minmax`); an unprefixed key goes to the one stage whose config has it (ambiguous -> error)."""
+Params go to one stage: prefix them with the stage's method name or its 1-based position
+(`torch-magnitude.sparsity=0.9`, `2.calibration=minmax`); an unprefixed key goes to the one stage whose config has
+it (ambiguous -> error). Routing is `suite.methodspec.MethodSpec.route_params`; a record's keys use the method's
+`name` (never a file path), or the position where a method occurs twice."""
 from __future__ import annotations
 
 import copy
@@ -86,40 +88,6 @@ def stage_context(context: MethodContext, index: int, formats: tuple[str, ...], 
     return StageContext(**values)
 
 
-def split_params(specs: list[str], classes: list[type[Method]], params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Route chain params to stages (see module docstring)."""
-    per_stage: list[dict[str, Any]] = [{} for _ in specs]
-    duplicated = {s for s in specs if specs.count(s) > 1}
-    for key, value in params.items():
-        matches = []
-        for i, spec in enumerate(specs):
-            for prefix in (spec, str(i + 1)):
-                if key.startswith(prefix + "."):
-                    matches.append((len(prefix), i, prefix, key[len(prefix) + 1:]))
-        if matches:
-            _, i, prefix, sub = max(matches)
-            if prefix in duplicated:
-                raise ConfigError(f"chain param {key!r}: stage {prefix!r} appears more than once; prefix the "
-                                  f"key with the stage position instead (e.g. {specs.index(prefix) + 1}.{sub})")
-            per_stage[i][sub] = value
-            continue
-        owners = [i for i, cls in enumerate(classes) if key in _config_fields(cls)]
-        if len(owners) == 1:
-            per_stage[owners[0]][key] = value
-        elif not owners:
-            valid = [f"{spec}.{name}" for spec, cls in zip(specs, classes) for name in _config_fields(cls)]
-            raise ConfigError(f"chain param {key!r} matches no stage of {'+'.join(specs)}; valid: "
-                              f"{', '.join(valid) or '(none)'}")
-        else:
-            raise ConfigError(f"chain param {key!r} is ambiguous: stages {', '.join(specs[i] for i in owners)} all "
-                              f"take it; prefix it, e.g. {specs[owners[0]]}.{key}=...")
-    return per_stage
-
-
-def _config_fields(cls: type[Method]) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls.Config)] if dataclasses.is_dataclass(cls.Config) else []
-
-
 class ChainMethod(Method):
     name = "chain"
     family = "combined"
@@ -127,31 +95,13 @@ class ChainMethod(Method):
     description = "Methods run in sequence (a+b): each stage starts from the previous stage's model"
     formats = FORMATS  # the last stage decides; checked against the run's formats before anything runs
 
-    def __init__(self, specs: list[str], stages: list[Method]):
+    def __init__(self, names: list[str], stages: list[Method], spec=None):
+        """`names`: each stage's method name (a file's class `name`, never its path); `spec`: the parsed
+        suite.methodspec.MethodSpec it was built from. Built by methods.resolve.resolve_method."""
         super().__init__(None)
-        self.specs = specs
+        self.specs = list(names)  # stage names, as records and messages show them
         self.stages = stages
-
-    @classmethod
-    def from_spec(cls, spec: str, params: dict[str, Any] | None = None) -> "ChainMethod":
-        from methods.resolve import load_method_class
-
-        specs = [s.strip() for s in spec.split("+")]
-        if len(specs) < 2 or any(not s for s in specs):
-            raise ConfigError(f"method chain {spec!r} needs two or more non-empty stages joined by '+'")
-        classes = [load_method_class(s) for s in specs]
-        for s, c in zip(specs, classes):
-            if c is ChainMethod:
-                raise ConfigError(f"chain stage {s!r} is itself a chain; write the stages out flat")
-        stages = []
-        for s, c, p in zip(specs, classes, split_params(specs, classes, dict(params or {}))):
-            try:
-                stages.append(c.from_params(p))
-            except ConfigError as exc:
-                raise ConfigError(f"chain stage {s!r}: {exc}") from None
-            except Exception as exc:
-                raise ConfigError(f"chain stage {s!r}: bad config: {exc}") from exc
-        return cls(specs, stages)
+        self.spec = spec
 
     @classmethod
     def from_params(cls, params=None):
@@ -159,8 +109,8 @@ class ChainMethod(Method):
 
     def params(self) -> dict[str, Any]:
         out = {}
-        for i, (spec, stage) in enumerate(zip(self.specs, self.stages)):
-            prefix = str(i + 1) if self.specs.count(spec) > 1 else spec
+        prefixes = [str(i + 1) if self.specs.count(n) > 1 else n for i, n in enumerate(self.specs)]
+        for prefix, stage in zip(prefixes, self.stages):
             out.update({f"{prefix}.{k}": v for k, v in stage.params().items()})
         return out
 

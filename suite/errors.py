@@ -7,8 +7,12 @@ class SlimBenchError(Exception):
 
 class UnknownNameError(SlimBenchError, KeyError):
     def __init__(self, kind: str, name: str, valid: list[str]):
+        import difflib
+
         self.kind, self.name, self.valid = kind, name, valid
-        super().__init__(f"unknown {kind} {name!r}; valid {kind}s: {', '.join(sorted(valid)) or '(none)'}")
+        close = difflib.get_close_matches(str(name), [str(v) for v in valid], n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        super().__init__(f"unknown {kind} {name!r}{hint}; valid {kind}s: {', '.join(sorted(valid)) or '(none)'}")
 
     def __str__(self) -> str:  # KeyError would quote the message
         return self.args[0]

@@ -2,6 +2,7 @@
 write one record. A method that fails yields a *failed* record with the reason; the session goes on."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shlex
 import time
@@ -15,10 +16,13 @@ import numpy as np
 
 from suite.artifact_content import artifact_section
 from suite.artifacts import ExportedArtifact, pick_artifact
-from suite.data.guard import forbid_test_access
+from suite.appliers import IN_PROCESS
+from suite.context import make_context
 from suite.data.splits import Split
 from suite.errors import ArtifactFormatError, ConfigError, RecordError, SlimBenchError, TargetUnavailableError
+from suite.finite import check_finite
 from suite.measure.latency import LatencySettings, speed_fields
+from suite.methodspec import MethodSpec
 from suite.records import provenance
 from suite.records.sections import Latency, Memory, Results, Size, Throughput
 from suite.records.store import RecordStore
@@ -61,14 +65,16 @@ class Session:
 
     def __init__(self, store: Path | RecordStore, settings: LatencySettings | None = None,
                  workdir: Path | None = None, measure_memory: bool = True, kind: str = "run",
-                 isolation=None):
+                 applier=None):
         self.store = store if isinstance(store, RecordStore) else RecordStore(Path(store))
         self.settings = settings or LatencySettings()
         self.id = uuid.uuid4().hex[:12]
         self.workdir = Path(workdir or Path.cwd() / ".slimbench-work") / self.id
         self.measure_memory = measure_memory
         self.kind = kind
-        self.isolation = isolation  # suite.submission.isolation.IsolationSettings for submitted methods
+        # How methods are applied and measured (suite.appliers): in-process by default (submitted code refused);
+        # callers that run submitted code pass suite.submission.launcher.isolated(settings).
+        self.applier = applier if applier is not None else IN_PROCESS
         self._baselines: dict[tuple[str, str], Measured] = {}
 
     def settings_for(self, track) -> LatencySettings:
@@ -78,27 +84,60 @@ class Session:
         return own if own is not None and self.settings == LatencySettings() else self.settings
 
     # -- resolution ---------------------------------------------------------------------------
-    @staticmethod
-    def resolve(spec: RunSpec):
+    def resolve(self, spec: RunSpec):
         """Track, method class and target; unknown names raise UnknownNameError listing the valid ones."""
-        from methods.resolve import resolve_method_class
-        from suite.submission.proxy import is_submitted, submitted_method_class
         from suite.targets import get_target
         from suite.tracks import get_track
 
         track, target = get_track(spec.track), get_target(spec.target)
-        # Submitted code (a file or an entry point) is described in a worker process, never imported here.
-        method_cls = (submitted_method_class(spec.method, spec.params) if is_submitted(spec.method)
-                      else resolve_method_class(spec.method))
-        return track, method_cls, target
+        return track, self.applier.method_class(spec), target
 
     # -- one run ------------------------------------------------------------------------------
     def run(self, spec: RunSpec) -> dict:
         """Resolve, check, run and record. Unknown names, an unavailable target and incompatible formats
         raise before anything is written; from the method's config on, every outcome yields a record."""
-        from methods.resolve import resolve_method
+        return self.run_targets(spec, [spec.target])[0]
 
-        track, method_cls, target = self.resolve(spec)
+    def run_targets(self, spec: RunSpec, targets: list[str]) -> list[dict]:
+        """One record per target, from ONE application of the method: it is configured and applied (trained)
+        once for (track, seed, params), exporting every format the targets run, then each target measures its
+        artifact. `spec.target` is ignored. What `submit` uses: training a method again per target would cost
+        N trainings for the same weights. Each target is checked before anything runs or is written."""
+        resolved = []
+        for name in targets:
+            one = dataclasses.replace(spec, target=name)
+            track, method_cls, target = self.resolve(one)
+            self._check(one, track, method_cls, target)
+            resolved.append((one, target))
+        records = [self._base_record(one, track, method_cls) for one, _ in resolved]
+        if len(resolved) > 1:
+            for record in records:  # the record says its artifact came from a shared application
+                record["config"]["applied_once_for_targets"] = [one.target for one, _ in resolved]
+        errors: list[dict | None] = [None] * len(resolved)
+        phase = "config"
+        artifacts, splits = [], None
+        try:
+            method = self.applier.configure(method_cls, spec)
+            params = method.params()
+            for record in records:
+                record["config"]["method_params"] = params
+            check_finite(params, f"method {spec.method!r} parameter")
+            phase = "method"
+            splits = track.load_splits()
+            formats = tuple(dict.fromkeys(f for _, target in resolved for f in target.formats))
+            artifacts = self._apply(method, track, "+".join(t.name for _, t in resolved), formats, splits, spec)
+        except Exception as exc:  # bad config, a crashing method: every target's record says so
+            errors = [_error(exc, phase)] * len(resolved)
+        out = []
+        for (one, target), record, error in zip(resolved, records, errors):
+            if error is None:
+                self._measure_into(record, one, track, target, splits, artifacts)
+            else:
+                record["status"], record["error"] = "failed", error
+            out.append(self._write(record, target))
+        return out
+
+    def _check(self, spec: RunSpec, track, method_cls, target) -> None:
         reason = target.unavailable_reason()
         if reason:
             raise TargetUnavailableError(f"target {target.name!r} is not available here: {reason}")
@@ -112,34 +151,23 @@ class Session:
             raise ArtifactFormatError(
                 f"method {spec.method!r} produces {', '.join(method_cls.formats)} artifacts; target "
                 f"{target.name!r} runs {', '.join(target.formats)}")
-        record = self._base_record(spec, track, method_cls)
-        phase = "config"
+
+    def _measure_into(self, record: dict, spec: RunSpec, track, target, splits, artifacts) -> None:
+        phase = "export"
         try:
-            method = (method_cls.from_params(spec.params) if getattr(method_cls, "isolated", False)
-                      else resolve_method(spec.method, spec.params))
-            record["config"]["method_params"] = method.params()
-            from suite.submission.isolation import check_finite
-            check_finite(record["config"]["method_params"], f"method {spec.method!r} parameter")
-            phase = "method"
-            splits = track.load_splits()
-            artifacts = self._apply(method, track, target, splits, spec)
-            phase = "export"
             artifact = pick_artifact(artifacts, target.formats)
             if artifact is None:
                 raise ArtifactFormatError(f"method {spec.method!r} returned {[a.format for a in artifacts]}; "
                                           f"target {target.name!r} runs {', '.join(target.formats)}")
             phase = "measure"
-            if getattr(method, "isolated", False):  # submitted code's artifact: measured in a sandbox only
-                measured = self._measure_isolated(track, target, splits, artifact, spec.method)
-            else:
-                measured = self._measure(track, target, splits, artifact, is_baseline=(spec.method == "fp32"))
+            measured = self.applier.measure(self, track, target, splits, artifact, spec)
             record["provenance"]["threads"] = measured.pop("threads")
             record.update(measured)
             record["status"] = "ok"
-        except Exception as exc:  # bad config, a crashing method or artifact: record it, keep the session going
-            record["status"] = "failed"
-            record["error"] = {"type": type(exc).__name__, "message": str(exc) or repr(exc), "phase": phase,
-                               "traceback": traceback.format_exc()[-20000:]}
+        except Exception as exc:  # a crashing artifact or runtime: record it, keep the session going
+            record["status"], record["error"] = "failed", _error(exc, phase)
+
+    def _write(self, record: dict, target) -> dict:
         record["provenance"]["runtime"] = {"target": target.name, "runtime": target.runtime,
                                            "version": target.runtime_version(),
                                            "threads": target.thread_count(), "thread_policy": target.thread_policy()}
@@ -160,15 +188,21 @@ class Session:
             splits_sha = card_checksums(track.dataset)
         except SlimBenchError:
             pass
+        # Submitted files are named without their directory (the source is identified by its sha256; a scratch
+        # path means nothing to a reader); a chain's submitted stages each carry their own source sha256.
+        parsed = MethodSpec.parse(spec.method)
+        shown = dataclasses.replace(spec, method=parsed.label) if parsed.submitted else spec
+        stage_sources = getattr(method_cls, "stage_sources", None)
         return {
             "kind": self.kind,
             "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "config": {
-                "track": spec.track, "method": spec.method, "method_params": dict(spec.params),
+                "track": spec.track, "method": shown.method, "method_params": dict(spec.params),
                 "method_family": method_cls.family, "method_framework": method_cls.framework,
                 "method_source_sha256": getattr(method_cls, "source_sha256", None),
                 "target": spec.target, "seed": spec.seed, "budget": track.budget.to_dict(),
-                "latency_settings": self.settings_for(track).to_dict(), "command": spec.command(),
+                **({"method_stages": stage_sources} if stage_sources else {}),
+                "latency_settings": self.settings_for(track).to_dict(), "command": shown.command(),
                 "track_kind": track.kind,
                 **({"synthetic_inputs": track.synthetic_inputs} if track.kind == "speed" else {}),
             },
@@ -176,33 +210,12 @@ class Session:
                            "checkpoint_sha256": track.meta.get("sha256"), "session": self.id},
         }
 
-    def _context(self, track, target, splits, seed: int, stem: str):
-        from methods.base import MethodContext
-
-        calib = splits.calibration
-        n = track.budget.calibration_samples
-        return MethodContext(
-            track=track.name, input_shape=track.input_shape, num_classes=track.num_classes,
-            train=splits.train, validation=splits.validation, calibration=Split(calib.x[:n], calib.y[:n]),
-            budget=track.budget, seed=seed, workdir=self.workdir / stem, formats=target.formats,
-            input_dtype=track.input_dtype,
-            tflite_converter="keras-port" if track.has_keras_port else "litert-torch")
-
-    def _apply(self, method, track, target, splits, spec: RunSpec) -> list[ExportedArtifact]:
-        from suite.tracks.base import ReferenceModel
-        from suite.tracks.training import seed_everything
-
-        stem = f"{track.name}__{spec.method.replace('/', '_').replace(':', '_')}__{target.name}__{uuid.uuid4().hex[:6]}"
-        context = self._context(track, target, splits, spec.seed, stem)
-        if getattr(method, "isolated", False):  # submitted code: own process, budget limits, store guarded
-            return method.apply_isolated(context, [self.store.root], self.isolation)
-        seed_everything(spec.seed)
-        with forbid_test_access(f"method {spec.method!r}"):
-            out = method.apply(ReferenceModel(track), context)
-        artifacts = [out] if isinstance(out, ExportedArtifact) else list(out or [])
-        if not artifacts:
-            raise SlimBenchError(f"method {spec.method!r} returned no artifact")
-        return artifacts
+    def _apply(self, method, track, target_names: str, formats: tuple[str, ...], splits,
+               spec: RunSpec) -> list[ExportedArtifact]:
+        stem = (f"{track.name}__{spec.method.replace('/', '_').replace(':', '_')}__{target_names}__"
+                f"{uuid.uuid4().hex[:6]}")
+        context = make_context(track, splits, spec.seed, self.workdir / stem, formats)
+        return self.applier.apply(self, method, track, context, spec)
 
     # -- measurement --------------------------------------------------------------------------
     def _load(self, target, artifact: ExportedArtifact, test: Split) -> Measured:
@@ -219,16 +232,14 @@ class Session:
         key = (track.name, target.name)
         if key not in self._baselines:
             from methods.baseline import Fp32
-            context = self._context(track, target, splits, 0, f"{track.name}__fp32-baseline__{target.name}")
+            context = make_context(track, splits, 0, self.workdir / f"{track.name}__fp32-baseline__{target.name}",
+                                   target.formats)
             from suite.tracks.base import ReferenceModel
             artifact = pick_artifact(Fp32().apply(ReferenceModel(track), context), target.formats)
             self._baselines[key] = self._load(target, artifact, splits.test)
         return self._baselines[key]
 
-    def _measure_isolated(self, track, target, splits, artifact: ExportedArtifact, who: str) -> dict:
-        return _isolated_results(self, track, target, splits, artifact, who)
-
-    def _measure(self, track, target, splits, artifact: ExportedArtifact, is_baseline: bool) -> dict:
+    def measure_in_process(self, track, target, splits, artifact: ExportedArtifact, is_baseline: bool) -> dict:
         from suite.measure.latency import measure_offline, measure_single_stream
         from suite.measure.memory import measure_peak_memory
 
@@ -239,8 +250,12 @@ class Session:
         if not is_baseline:
             fns["fp32"], xs["fp32"] = base.runner.predict, base.feed_x
         settings = self.settings_for(track)
-        single = measure_single_stream(fns, xs, settings)
-        offline = measure_offline(fns, xs, settings)
+        # fresh runtime sessions of both artifacts for the sub-sessions (suite.measure.latency: the interval then
+        # covers the between-session spread)
+        reload = None if is_baseline else {"method": lambda: target.load(artifact).predict,
+                                           "fp32": lambda: target.load(base.artifact).predict}
+        single = measure_single_stream(fns, xs, settings, reload=reload)
+        offline = measure_offline(fns, xs, settings, reload=reload)
         base_single = single["method"] if is_baseline else single["fp32"]
         base_offline = offline["method"] if is_baseline else offline["fp32"]
         notes = []
@@ -272,59 +287,9 @@ class Session:
         }
 
 
-def _isolated_results(session: "Session", track, target, splits, artifact: ExportedArtifact, who: str) -> dict:
-    """Measure a submitted artifact in a sandbox (suite.submission.isolation.measure_isolated): this process
-    never loads it. Accuracy is computed here from its predictions; sizes are counted from the file."""
-    from suite.measure.accuracy import top1
-    from suite.submission.isolation import check_finite, measure_isolated
-
-    test = splits.test
-    base = session.baseline(track, target, splits)
-    settings = session.settings_for(track)
-    m = measure_isolated(artifact, base.artifact, target.name, test.x, settings.to_dict(),
-                         session.measure_memory, track.input_shape, track.num_classes, track.budget,
-                         f"submitted method {who!r}", session.isolation)
-    accuracy = top1(m.predictions, test.y)
-    single, offline = m.single, m.offline
-    speed_single = single["fp32"]["p50_ms"] / single["method"]["p50_ms"]
-    speed_offline = offline["method"]["samples_per_s"] / offline["fp32"]["samples_per_s"]
-    notes = []
-    if speed_single < 1.0:
-        notes.append(f"slower than fp32 at batch 1 on {target.name} ({speed_single:.2f}x): per-call overhead "
-                     f"dominates tiny models; see the offline (batch {settings.offline_batch}) speedup")
-    claimed = {"params": int(artifact.params), "nonzero_params": int(artifact.nonzero_params)}
-    for key in ("weight_bits", "activation_bits", "bits"):
-        if key in artifact.info:
-            claimed[key] = artifact.info[key]
-    if (claimed["params"], claimed["nonzero_params"]) != (m.counted["params"], m.counted["nonzero_params"]):
-        notes.append(f"the method claimed {claimed['params']} parameters / {claimed['nonzero_params']} non-zero; "
-                     f"counted in the artifact: {m.counted['params']} / {m.counted['nonzero_params']}")
-    size = {
-        "artifact_bytes": artifact.bytes, "gzip_bytes": artifact.gzip_bytes(),
-        "params": m.counted["params"], "nonzero_params": m.counted["nonzero_params"],
-        "params_by_bits": m.counted["params_by_bits"], "counted_by": "harness (from the artifact file)",
-        "baseline_artifact_bytes": base.artifact.bytes,
-        "compression_ratio": base.artifact.bytes / artifact.bytes,
-        "gzip_compression_ratio": base.artifact.gzip_bytes() / artifact.gzip_bytes(),
-    }
-    info = _jsonable(artifact.info)
-    info["sandboxed_measurement"] = {"wall_time_s": round(m.elapsed_s, 3), "process_limit": m.process_limit}
-    results = {
-        **accuracy_fields(track, accuracy, base.accuracy), "test_samples": int(len(test)),
-        "prediction_agreement_fp32": float((m.predictions == base.predictions).mean()),
-        "latency_single_stream": single["method"], "baseline_latency_single_stream": single["fp32"],
-        "speedup_single_stream": speed_single,
-        "throughput_offline": offline["method"], "baseline_throughput_offline": offline["fp32"],
-        "speedup_offline": speed_offline, **speed_fields(single, offline, notes),
-        "memory": m.memory, "size": size, "method_info": info,
-        "claimed": claimed, "notes": notes,
-    }
-    check_finite({k: v for k, v in results.items() if k not in ("method_info", "claimed")}, "measured results")
-    return {
-        "results": results,
-        "artifact": artifact_section(artifact),
-        "threads": m.threads if isinstance(m.threads, dict) else {},
-    }
+def _error(exc: Exception, phase: str) -> dict:
+    return {"type": type(exc).__name__, "message": str(exc) or repr(exc), "phase": phase,
+            "traceback": traceback.format_exc()[-20000:]}
 
 
 def accuracy_fields(track, accuracy: float, accuracy_fp32: float) -> dict[str, Any]:

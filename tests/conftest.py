@@ -34,19 +34,20 @@ def quick_session(tmp_path):
     """A harness session with short latency loops and no memory probe, writing to a temp store."""
     from suite.harness import Session
     from suite.measure.latency import QUICK
+    from suite.submission.launcher import isolated
 
-    return Session(tmp_path / "store", settings=QUICK, workdir=tmp_path / "work", measure_memory=False)
+    # As the CLI makes it: built-ins in-process, submitted files isolated.
+    return Session(tmp_path / "store", settings=QUICK, workdir=tmp_path / "work", measure_memory=False,
+                   applier=isolated())
 
 
 @pytest.fixture
 def method_context(tmp_path):
     """Build a MethodContext for a track (default digits-mlp) as the harness would."""
     def make(track_name: str = "digits-mlp", formats=("onnx", "tflite", "torchscript"), seed: int = 0):
-        from suite.harness import Session
+        from suite.context import make_context
         from suite.tracks import get_track
 
         track = get_track(track_name)
-        target = type("AnyTarget", (), {"formats": tuple(formats), "name": "test"})()
-        session = Session(tmp_path / "store", workdir=tmp_path / "work")
-        return track, session._context(track, target, track.load_splits(), seed, f"ctx-{track_name}")
+        return track, make_context(track, track.load_splits(), seed, tmp_path / "work" / f"ctx-{track_name}", formats)
     return make

@@ -59,8 +59,11 @@ def make_session(args):
 
     from suite.repeat import parse_tag, tagged_session
 
+    from suite.submission.launcher import isolated
+
+    # Submitted methods (files, entry points, chains with such a stage) run isolated; built-ins in-process.
     session = KeyedSession(args.store or default_store(), settings=QUICK if args.quick else LatencySettings(),
-                           measure_memory=not args.no_memory)
+                           measure_memory=not args.no_memory, applier=isolated())
     return tagged_session(session, parse_tag(getattr(args, "repeat_tag", None)))
 
 

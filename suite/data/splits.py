@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -49,22 +48,13 @@ _LOADERS = {}
 
 
 def dataset_loader(name: str):
+    """Decorator: a loader module registers `fn() -> DatasetSplits` for dataset `name` (this module never imports
+    the loaders; suite.data.datasets does, and loads a dataset by name)."""
     def deco(fn):
         _LOADERS[name] = fn
         return fn
     return deco
 
 
-@lru_cache(maxsize=None)
-def load_dataset(name: str) -> DatasetSplits:
-    # Import the loader modules lazily so that `slimbench list` does not read any data.
-    from suite.data import cifar10, digits, mnist  # noqa: F401
-    try:
-        from suite.data import sst2  # noqa: F401  (optional text track)
-    except ImportError:
-        pass
-    from suite.errors import UnknownNameError
-
-    if name not in _LOADERS:
-        raise UnknownNameError("dataset", name, list(_LOADERS))
-    return _LOADERS[name]()
+def registered_loaders() -> dict:
+    return dict(_LOADERS)

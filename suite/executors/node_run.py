@@ -27,6 +27,7 @@ def execute(request: dict) -> dict:
     from suite.executors.plan import KeyedSession
     from suite.harness import RunSpec
     from suite.measure.latency import LatencySettings
+    from suite.submission.launcher import isolated
 
     host = socket.gethostname()
     wanted = request.get("slimbench_version")
@@ -45,7 +46,7 @@ def execute(request: dict) -> dict:
     with tempfile.TemporaryDirectory(prefix="slimbench-run-") as tmp:
         session = KeyedSession(Path(tmp) / "store", settings=LatencySettings(**request["latency_settings"]),
                                workdir=Path(tmp) / "work", measure_memory=request["measure_memory"],
-                               kind=request.get("kind", "run"))
+                               kind=request.get("kind", "run"), applier=isolated())
         try:
             record = session.run(spec)
         except SlimBenchError as exc:  # refused before recording: unknown name, target missing on this node...

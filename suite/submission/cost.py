@@ -42,7 +42,9 @@ def measure(repeats: int = 3, track: str = "digits-mlp", target: str = "cpu") ->
     builtin = _register_in_process()
     times: dict[str, list[float]] = {"in_process": [], "sandboxed": []}
     with tempfile.TemporaryDirectory() as tmp:
-        session = Session(Path(tmp) / "store", settings=QUICK, workdir=Path(tmp) / "work", measure_memory=False)
+        from suite.submission.launcher import isolated
+        session = Session(Path(tmp) / "store", settings=QUICK, workdir=Path(tmp) / "work", measure_memory=False,
+                          applier=isolated())
         session.run(RunSpec(track, "fp32", target))  # the fp32 baseline is built once per session: not timed
         for _ in range(repeats):
             for label, method in (("in_process", builtin), ("sandboxed", f"{EXAMPLE}:NeuronPrune")):

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from suite import errors
-from suite.errors import ConfigError, SlimBenchError
+from suite.errors import SlimBenchError
+from suite.finite import NonFiniteError, check_finite  # noqa: F401  (re-exported)
 from suite.paths import REPO_ROOT
 from suite.submission import sandbox
 from suite.submission import worker as worker_module
@@ -65,10 +66,6 @@ class MethodCrashedError(SubmittedMethodError):
 
 class NonDeterminismError(SubmittedMethodError):
     pass
-
-
-class NonFiniteError(ConfigError):
-    """NaN or infinity in a parameter, a threshold or a measured result."""
 
 
 class WorkerTraceback(Exception):
@@ -116,21 +113,20 @@ def inside(scratch: Path, path: Path) -> Path:
 def localize_spec(spec: str, scratch: Path) -> str:
     """Copy every method file a spec names into the scratch directory and point the spec at the copies
     (as the sandbox sees them)."""
+    from suite.methodspec import FILE, MethodSpec
+
+    parsed = MethodSpec.parse(spec)
+    parsed.check_files_exist()
     stages = []
-    for stage in spec.split("+"):
-        stage = stage.strip()
-        if ".py:" in stage:
-            file_part, _, class_name = stage.rpartition(":")
-            src = Path(file_part)
-            if not src.is_file():
-                raise SlimBenchError(f"method file {src} does not exist (spec {spec!r}; expected path/to/file.py:Class)")
-            dest = scratch / "method" / src.name
+    for i, stage in enumerate(parsed.stages):
+        if stage.kind == FILE:
+            dest = scratch / "method" / stage.path.name
             if dest.exists():
-                dest = scratch / "method" / f"{len(stages)}_{src.name}"
-            shutil.copyfile(src, dest)
-            stage = f"{inside(scratch, dest)}:{class_name}"
+                dest = scratch / "method" / f"{i}_{stage.path.name}"
+            shutil.copyfile(stage.path, dest)
+            stage = stage.with_path(inside(scratch, dest))
         stages.append(stage)
-    return "+".join(stages)
+    return parsed.with_stages(stages).text
 
 
 def run_worker(request: dict, scratch: Path, wall_time_s: float, who: str,
@@ -404,20 +400,6 @@ def measure_isolated(artifact, baseline, target_name: str, test_x: np.ndarray, l
                                    payload.get("memory"), outcome.elapsed_s, payload["sandbox"]["process_limit"])
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def check_finite(value, where: str) -> None:
-    """NaN and infinity are refused anywhere in a (nested) result."""
-    import math
-
-    if isinstance(value, (float, np.floating)) and not math.isfinite(float(value)):
-        raise NonFiniteError(f"{where}: {value} is not a finite number (NaN and infinity are refused)")
-    if isinstance(value, dict):
-        for k, v in value.items():
-            check_finite(v, f"{where}.{k}")
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            check_finite(v, f"{where}[{i}]")
 
 
 def describe_isolated(spec: str, params: dict, guard_dirs: list[Path] | None = None) -> dict:

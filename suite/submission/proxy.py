@@ -1,7 +1,7 @@
 """The harness-side stand-in for a submitted method.
 
-`is_submitted(spec)`: a file spec (`path/to/file.py:Class`), an installed package's entry point
-(group `slimbench.methods`), or a chain with such a stage. Built-in adapters (and classes tests
+`is_submitted(spec)`: a file spec (`path/to/file.py:Class`), an installed package's entry point, or a chain
+with such a stage (suite.methodspec.MethodSpec.submitted). Built-in adapters (and classes tests
 register directly) run in-process as before.
 
 `submitted_method_class(spec, params)` returns a Method subclass whose class attributes (name,
@@ -9,7 +9,6 @@ family, framework, formats, source sha256) and validated config were read *in a 
 its `apply_isolated` runs the real method there too."""
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from functools import lru_cache
@@ -18,29 +17,11 @@ from typing import Any
 
 from methods.base import Method
 from suite.errors import ConfigError
+from suite.methodspec import MethodSpec
 
 
-def _entry_point_names() -> set[str]:
-    from importlib.metadata import entry_points
-    return {ep.name for ep in entry_points(group="slimbench.methods")}
-
-
-def is_submitted(spec: str) -> bool:
-    stages = [s.strip() for s in spec.split("+")]
-    if any(".py:" in s for s in stages):
-        return True
-    names = _entry_point_names()
-    return any(s in names for s in stages)
-
-
-def _file_digest(spec: str) -> str:
-    """Hash of every file a spec names, so the description cache follows edits of the file."""
-    h = hashlib.sha256()
-    for stage in spec.split("+"):
-        if ".py:" in stage:
-            path = Path(stage.strip().rpartition(":")[0])
-            h.update(path.read_bytes() if path.is_file() else b"<missing>")
-    return h.hexdigest()
+def is_submitted(spec: str | MethodSpec) -> bool:
+    return MethodSpec.parse(spec).submitted
 
 
 @lru_cache(maxsize=64)
@@ -50,7 +31,8 @@ def _describe(spec: str, params_json: str, digest: str) -> dict:
 
 
 def describe(spec: str, params: dict[str, Any] | None) -> dict:
-    return _describe(spec, json.dumps(params or {}, sort_keys=True, default=str), _file_digest(spec))
+    return _describe(str(spec), json.dumps(params or {}, sort_keys=True, default=str),
+                     MethodSpec.parse(spec).files_digest())
 
 
 def submitted_method_class(spec: str, params: dict[str, Any] | None = None) -> type[Method]:
@@ -59,10 +41,9 @@ def submitted_method_class(spec: str, params: dict[str, Any] | None = None) -> t
     from_params, so that the harness writes a failed record with the reason."""
     from suite.errors import SlimBenchError
 
-    for stage in spec.split("+"):
-        if ".py:" in stage and not Path(stage.strip().rpartition(":")[0]).is_file():
-            raise SlimBenchError(f"method file {stage.strip().rpartition(':')[0]} does not exist "
-                                 f"(spec {spec!r}; expected path/to/file.py:ClassName)")
+    parsed = MethodSpec.parse(spec)
+    spec = parsed.text
+    parsed.check_files_exist()
     from suite.submission.sandbox import require_sandbox
     require_sandbox(f"method {spec!r}")  # refused before anything is recorded; built-ins never get here
     try:
@@ -80,10 +61,10 @@ def submitted_method_class(spec: str, params: dict[str, Any] | None = None) -> t
     attrs = {"name": info["name"], "family": info["family"], "framework": info["framework"],
              "description": info.get("description") or "", "formats": tuple(info["formats"]),
              "spec": spec, "described": info, "isolated": True}
-    if info.get("source_sha256"):
-        attrs["source_sha256"] = info["source_sha256"]
-    elif ".py:" not in spec:  # entry point: hash the installed module file the class lives in
-        attrs["source_sha256"] = entry_point_source_sha256(spec)
+    if not parsed.is_chain:  # a file's sha256 as the worker read it; an entry point's installed module file
+        attrs["source_sha256"] = info.get("source_sha256") or parsed.single.source_sha256()
+    else:  # every submitted stage carries its own source sha256 (config.method_stages)
+        attrs["stage_sources"] = stage_sources(parsed, info.get("stage_names"))
     return type(f"Submitted[{info.get('class', info['name'])}]", (IsolatedMethod,), attrs)
 
 
@@ -113,22 +94,26 @@ def check_described(spec: str, info: dict) -> None:
         raise ConfigError(f"submitted method {spec!r}: " + "; ".join(problems))
 
 
+def stage_sources(spec: MethodSpec, names: list | None = None) -> list[dict]:
+    """One entry per stage of a chain for the record (config.method_stages): the method's name, its kind, and
+    for submitted code the short spec (no directories) and the sha256 of its source."""
+    names = list(names or [s.label for s in spec.stages])
+    out = []
+    for i, (stage, name) in enumerate(zip(spec.stages, names)):
+        entry = {"stage": i + 1, "method": name, "kind": stage.kind}
+        if stage.submitted:
+            entry.update(spec=stage.label, source_sha256=stage.source_sha256())
+        out.append(entry)
+    return out
+
+
 def entry_point_source_sha256(spec: str) -> str | None:
-    path = entry_point_source(spec)
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path else None
+    return MethodSpec.parse(spec).single.source_sha256()
 
 
 def entry_point_source(spec: str) -> Path | None:
     """The module file an entry point's class is defined in (read, never imported, by the harness)."""
-    from importlib.metadata import entry_points
-    import importlib.util
-
-    for ep in entry_points(group="slimbench.methods"):
-        if ep.name == spec:
-            found = importlib.util.find_spec(ep.module)
-            if found is not None and found.origin and Path(found.origin).is_file():
-                return Path(found.origin)
-    return None
+    return MethodSpec.parse(spec).single.source_file()
 
 
 class IsolatedMethod(Method):

@@ -41,18 +41,20 @@ def available_tracks(names) -> tuple[list[str], list[str]]:
 
 def method_source(spec: str, method_cls) -> tuple[str, bytes, dict]:
     """(file name, bytes, manifest method entry) of the submitted method's source."""
-    if "+" in spec:
+    from suite.methodspec import ENTRY_POINT, FILE, MethodSpec, find_entry_point
+
+    parsed = MethodSpec.parse(spec)
+    if parsed.is_chain:
         raise SlimBenchError("submit takes one method (a file or an entry point), not a chain")
-    if ".py:" in spec:
-        path = Path(spec.rpartition(":")[0])
-        return path.name, path.read_bytes(), {"spec": spec, "class": spec.rpartition(":")[2], "entry_point": None}
-    from suite.submission.proxy import entry_point_source
-    path = entry_point_source(spec)
+    stage = parsed.single
+    if stage.kind == FILE:
+        return stage.path.name, stage.path.read_bytes(), {"spec": parsed.label, "class": stage.class_name,
+                                                          "entry_point": None}
+    path = stage.source_file() if stage.kind == ENTRY_POINT else None
     if path is None:
         raise SlimBenchError(f"{spec!r} is neither a method file (path/to/file.py:Class) nor an installed "
-                             "entry point of group slimbench.methods; built-in methods are not submitted")
-    from importlib.metadata import entry_points
-    ep = next(ep for ep in entry_points(group="slimbench.methods") if ep.name == spec)
+                             "entry point; built-in methods are not submitted")
+    ep = find_entry_point(stage.text)
     dist = getattr(ep, "dist", None)
     return path.name, path.read_bytes(), {
         "spec": spec, "class": ep.value, "entry_point": ep.name,
@@ -64,12 +66,13 @@ def submit(spec: str, out: Path, tracks=None, targets=None, seed: int = 0, param
     from suite.harness import RunSpec, Session
     from suite.submission.launcher import isolated
     from suite.submission.bundle import write_bundle
+    from suite.methodspec import ENTRY_POINT_GROUP
     from suite.submission.proxy import is_submitted, submitted_method_class
     from suite.targets import TARGETS
 
     if not is_submitted(spec):
         raise SlimBenchError(f"{spec!r} is not a submitted method: give path/to/file.py:ClassName or the name of "
-                             "an installed entry point (group slimbench.methods)")
+                             f"an installed entry point (group {ENTRY_POINT_GROUP})")
     method_cls = submitted_method_class(spec, params)
     if getattr(method_cls, "describe_error", None) is not None:
         raise method_cls.describe_error
@@ -100,11 +103,11 @@ def submit(spec: str, out: Path, tracks=None, targets=None, seed: int = 0, param
                           measure_memory=measure_memory, applier=isolated(isolation))
         records = []
         for track in tracks:
-            for target in runnable:
-                run_spec = RunSpec(track, spec, target, seed, dict(params or {}))
-                if progress:
-                    progress(run_spec)
-                records.append(session.run(run_spec))
+            # one application (training) per track; every target's format is exported from it (issue 19)
+            run_spec = RunSpec(track, spec, ",".join(runnable), seed, dict(params or {}))
+            if progress:
+                progress(run_spec)
+            records.extend(session.run_targets(run_spec, runnable))
         bundle = write_bundle(out, records, method_entry, source_name, source, tracks, runnable, seed)
     finally:
         shutil.rmtree(work, ignore_errors=True)

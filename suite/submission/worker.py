@@ -68,14 +68,19 @@ def describe(request: dict) -> dict:
     """Class attributes and the validated config of the method spec (never applies it)."""
     import dataclasses
 
-    from methods.resolve import resolve_method, resolve_method_class
+    from methods.resolve import load_method_class, resolve_method, resolve_method_class
     from suite.errors import ConfigError
+    from suite.methodspec import MethodSpec
 
     cls = resolve_method_class(request["spec"])
     out = {"name": getattr(cls, "name", None), "family": getattr(cls, "family", None),
            "framework": getattr(cls, "framework", None), "description": getattr(cls, "description", ""),
            "formats": list(getattr(cls, "formats", ()) or ()), "class": cls.__name__,
-           "source_sha256": getattr(cls, "source_sha256", None), "params": None, "config_error": None}
+           "source_sha256": getattr(cls, "source_sha256", None), "params": None, "config_error": None,
+           "stage_names": None}
+    spec = MethodSpec.parse(request["spec"])
+    if spec.is_chain:  # each stage's method name (what records show; never the sandbox path of a file)
+        out["stage_names"] = [getattr(load_method_class(s), "name", None) or s.label for s in spec.stages]
     try:
         method = resolve_method(request["spec"], request.get("params") or {})
         params = method.params()
@@ -89,13 +94,13 @@ def describe(request: dict) -> dict:
 
 
 def apply(request: dict, scratch: Path) -> dict:
-    import dataclasses
+    from types import SimpleNamespace
 
     import numpy as np
 
-    from methods.base import MethodContext
     from methods.resolve import resolve_method
     from suite.artifacts import ExportedArtifact
+    from suite.context import make_context
     from suite.data.guard import forbid_test_access
     from suite.data.splits import Split
     from suite.tracks import get_track
@@ -109,14 +114,9 @@ def apply(request: dict, scratch: Path) -> dict:
     track = get_track(request["track"])
     method = resolve_method(request["spec"], request.get("params") or {})
     out_dir = (scratch / OUT_DIR).resolve()
-    extra = {}
-    if "input_dtype" in {f.name for f in dataclasses.fields(MethodContext)}:  # token-id tracks
-        extra["input_dtype"] = getattr(track, "input_dtype", "float32")
-    context = MethodContext(
-        track=track.name, input_shape=tuple(track.input_shape), num_classes=track.num_classes,
-        train=split("train"), validation=split("validation"), calibration=split("calibration"),
-        budget=Budget(**request["budget"]), seed=int(request["seed"]), workdir=out_dir,
-        formats=tuple(request["formats"]), device=request.get("device", "cpu"), **extra)
+    data = SimpleNamespace(train=split("train"), validation=split("validation"), calibration=split("calibration"))
+    context = make_context(track, data, int(request["seed"]), out_dir, request["formats"],
+                           budget=Budget(**request["budget"]), device=request.get("device", "cpu"))
     seed_everything(context.seed)
     with forbid_test_access(f"method {request['spec']!r}"):
         result = method.apply(ReferenceModel(track), context)
@@ -188,8 +188,9 @@ def measure(request: dict, scratch: Path) -> dict:
     base_feed = to_layout(x.astype(baseline.input_dtype, copy=False), baseline.input_layout)
     settings = LatencySettings(**request["latency"])
     fns, xs = {"method": runner.predict, "fp32": base_runner.predict}, {"method": feed, "fp32": base_feed}
-    single = measure_single_stream(fns, xs, settings)
-    offline = measure_offline(fns, xs, settings)
+    reload = {"method": lambda: target.load(artifact).predict, "fp32": lambda: target.load(baseline).predict}
+    single = measure_single_stream(fns, xs, settings, reload=reload)
+    offline = measure_offline(fns, xs, settings, reload=reload)
     memory = None
     if request.get("memory"):
         from suite.measure.memory import measure_peak_memory

@@ -14,9 +14,9 @@ def _reference(track_name="digits-mlp"):
 
 
 def test_params_route_by_name_position_or_unique_field():
-    from methods.chain import ChainMethod
+    from methods.resolve import resolve_method
 
-    chain = ChainMethod.from_spec("torch-magnitude+torch-channel",
+    chain = resolve_method("torch-magnitude+torch-channel",
                                   {"torch-magnitude.sparsity": "0.7", "2.ratio": "0.25", "schedule": "oneshot",
                                    "torch-channel.epochs": "1"})
     magnitude, channel = chain.stages
@@ -34,10 +34,10 @@ def test_params_route_by_name_position_or_unique_field():
     ("torch-magnitude+fp32", {"torch-magnitude.sparsity": "2"}, "chain stage 'torch-magnitude'"),
 ])
 def test_chain_config_errors_name_the_problem(spec, params, message):
-    from methods.chain import ChainMethod
+    from methods.resolve import resolve_method
 
     with pytest.raises(ConfigError, match=message):
-        ChainMethod.from_spec(spec, params)
+        resolve_method(spec, params)
 
 
 def test_unknown_stage_lists_methods():
@@ -49,19 +49,19 @@ def test_unknown_stage_lists_methods():
 
 
 def test_same_method_twice_by_position():
-    from methods.chain import ChainMethod
+    from methods.resolve import resolve_method
 
-    chain = ChainMethod.from_spec("torch-magnitude+torch-magnitude", {"1.sparsity": "0.5", "2.sparsity": "0.8"})
+    chain = resolve_method("torch-magnitude+torch-magnitude", {"1.sparsity": "0.5", "2.sparsity": "0.8"})
     assert [s.config.sparsity for s in chain.stages] == [0.5, 0.8]
     assert chain.params()["2.sparsity"] == 0.8
 
 
 def test_pruned_model_reaches_the_next_stage(method_context):
     """magnitude -> fp32: the last stage exports the pruned weights unchanged."""
-    from methods.chain import ChainMethod
+    from methods.resolve import resolve_method
 
     _, ctx = method_context("digits-mlp", formats=("onnx",))
-    chain = ChainMethod.from_spec("torch-magnitude+fp32", {"sparsity": "0.8", "schedule": "oneshot", "epochs": "1"})
+    chain = resolve_method("torch-magnitude+fp32", {"sparsity": "0.8", "schedule": "oneshot", "epochs": "1"})
     [artifact] = chain.apply(_reference(), ctx)
     weights = 64 * 128 + 128 * 64 + 64 * 10
     biases = 128 + 64 + 10
@@ -76,10 +76,10 @@ def test_pruned_model_reaches_the_next_stage(method_context):
 
 
 def test_structured_after_unstructured(method_context):
-    from methods.chain import ChainMethod
+    from methods.resolve import resolve_method
 
     _, ctx = method_context("digits-mlp", formats=("onnx",))
-    [artifact] = ChainMethod.from_spec("torch-magnitude+torch-channel",
+    [artifact] = resolve_method("torch-magnitude+torch-channel",
                                        {"sparsity": "0.5", "schedule": "oneshot", "torch-magnitude.epochs": "0",
                                         "torch-channel.epochs": "1"}).apply(_reference(), ctx)
     assert artifact.info["layers"]["fc1"]["channels_after"] == 64

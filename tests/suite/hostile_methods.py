@@ -174,7 +174,7 @@ class ReadsTestSplitAttribute(_Attacker):
     name = "hostile-test-attribute"
 
     def attack(self, model, context):
-        from suite.data.splits import load_dataset
+        from suite.data.datasets import load_dataset
         from suite.tracks import get_track
         return load_dataset(get_track(context.track).dataset)._test.x
 

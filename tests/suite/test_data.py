@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import requires_mnist
 from suite.data.fetch import fetch_file, sha256_file, verify_file
 from suite.data.guard import forbid_test_access
-from suite.data.splits import load_dataset
+from suite.data.datasets import load_dataset
 from suite.errors import ChecksumError, DatasetUnavailableError, TestSplitAccessError
 
 

@@ -21,7 +21,7 @@ requires_cifar_jpeg = pytest.mark.skipif(not (DATA / "cifar10-jpeg" / "cifar-10-
 
 @requires_fashion
 def test_fashion_mnist_splits_match_the_card():
-    from suite.data.splits import load_dataset
+    from suite.data.datasets import load_dataset
 
     d = load_dataset("fashion-mnist")
     assert (len(d.train), len(d.validation), len(d.calibration), len(d.test)) == (55000, 5000, 1000, 10000)
@@ -112,7 +112,7 @@ def test_lossless_cifar_archive_with_a_wrong_md5_is_refused(tmp_path, monkeypatc
 
 @requires_cifar_jpeg
 def test_cifar10_jpeg_decodes_to_the_cards_arrays():
-    from suite.data.splits import load_dataset
+    from suite.data.datasets import load_dataset
 
     d = load_dataset("cifar10-jpeg")
     assert (len(d.train), len(d.validation), len(d.calibration), len(d.test)) == (45000, 5000, 1000, 10000)

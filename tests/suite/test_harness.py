@@ -134,3 +134,37 @@ def test_onnx_tflite_and_torch_forms_agree_on_test_predictions(method_context):
         preds = predict_all(runner, to_layout(test.x, artifact.input_layout))
         agreement = float((preds == reference).mean())
         assert agreement >= 0.999, (artifact.format, agreement)
+
+
+def test_run_targets_applies_the_method_once_and_records_each_target(quick_session):
+    """submit trains once per track (issue 19): one application exports every target's format."""
+    applied = []
+    real = quick_session.applier
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def apply(self, session, method, track, context, spec):
+            applied.append(context.formats)
+            return real.apply(session, method, track, context, spec)
+
+    quick_session.applier = Counting()
+    records = quick_session.run_targets(RunSpec("digits-mlp", "torch-magnitude", "", params={"sparsity": 0.5}),
+                                        ["cpu", "edge", "cpu-torch"])
+    assert applied == [("onnx", "tflite", "torchscript")]
+    assert [r["config"]["target"] for r in records] == ["cpu", "edge", "cpu-torch"]
+    assert [r["artifact"]["format"] for r in records] == ["onnx", "tflite", "torchscript"]
+    for record in records:
+        validate(record)
+        assert record["status"] == "ok", record.get("error")
+        assert record["config"]["applied_once_for_targets"] == ["cpu", "edge", "cpu-torch"]
+        assert "--target " + record["config"]["target"] in record["config"]["command"]
+    # one trained model: the three artifacts hold the same weights, hence the same sparsity
+    assert len({r["results"]["size"]["nonzero_params"] for r in records}) == 1
+
+
+def test_run_targets_checks_every_target_before_anything_runs(quick_session):
+    with pytest.raises(ArtifactFormatError, match="edge"):
+        quick_session.run_targets(RunSpec("digits-mlp", "ort-int8-dynamic", ""), ["cpu", "edge"])
+    assert not quick_session.store.paths()

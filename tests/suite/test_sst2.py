@@ -71,7 +71,7 @@ def test_malformed_tsv_is_a_clear_error(tmp_path):
 @requires_sst2
 def test_splits_are_fixed_int64_ids_and_the_test_split_is_guarded():
     from suite.data.guard import forbid_test_access
-    from suite.data.splits import load_dataset
+    from suite.data.datasets import load_dataset
     from suite.data.sst2 import load_text_splits
 
     d = load_dataset("sst2")
@@ -186,7 +186,7 @@ def test_bucketed_batches_cover_every_row_once_and_are_seeded():
 
 @requires_sst2
 def test_tiny_transformer_learns_from_a_small_slice():
-    from suite.data.splits import load_dataset
+    from suite.data.datasets import load_dataset
     from suite.tracks.text_training import TextRecipe, fit_text
     from suite.tracks.training import accuracy_torch
 

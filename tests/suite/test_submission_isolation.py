@@ -13,6 +13,7 @@ from suite.measure.latency import QUICK
 from suite.records.store import validate
 from suite.submission import sandbox
 from suite.submission.isolation import IsolationSettings
+from suite.submission.launcher import isolated
 
 HOSTILE = Path(__file__).with_name("hostile_methods.py")
 
@@ -45,14 +46,14 @@ def session(tmp_path, seeded_store, monkeypatch):
     shutil.copytree(seeded_store, tmp_path / "store")
     shutil.copytree(seeded_store, tmp_path / "results")
     return Session(tmp_path / "store", settings=QUICK, workdir=tmp_path / "work", measure_memory=False,
-                   isolation=IsolationSettings(wall_time_s=300, extra_guard_dirs=(tmp_path / "results",)))
+                   applier=isolated(IsolationSettings(wall_time_s=300, extra_guard_dirs=(tmp_path / "results",))))
 
 
 def run_hostile(session, cls: str, **isolation):
     if isolation:
-        session.isolation = IsolationSettings(**{"extra_guard_dirs": session.isolation.extra_guard_dirs,
-                                                 **isolation})
-    before = {root: store_bytes(root) for root in (session.store.root, *session.isolation.extra_guard_dirs)}
+        session.applier = isolated(IsolationSettings(**{"extra_guard_dirs": session.applier.settings.extra_guard_dirs,
+                                                         **isolation}))
+    before = {root: store_bytes(root) for root in (session.store.root, *session.applier.settings.extra_guard_dirs)}
     record = session.run(RunSpec("digits-mlp", f"{HOSTILE}:{cls}", "cpu"))
     validate(record)
     assert record["status"] == "failed", record.get("results")
@@ -104,7 +105,7 @@ def test_writing_to_the_store_reaches_only_the_sandbox(session):
     the sandbox there is none, so its only 'success' is a directory in its own scratch dir. The record is ok
     (the method did nothing wrong that it could do), and run_hostile-style checks show the stores untouched.
     Undoing real store writes is tested on the guard itself (test_records_hardening.py)."""
-    before = {root: store_bytes(root) for root in (session.store.root, *session.isolation.extra_guard_dirs)}
+    before = {root: store_bytes(root) for root in (session.store.root, *session.applier.settings.extra_guard_dirs)}
     record = session.run(RunSpec("digits-mlp", f"{HOSTILE}:WritesToStore", "cpu"))
     assert record["status"] == "ok", record.get("error")
     # /proc/1/cwd is bwrap's reaper's working directory: /sandbox as well; the root file system is read-only
@@ -134,7 +135,7 @@ def test_the_session_goes_on_after_hostile_methods(session):
 
 def test_a_well_behaved_submitted_method_runs_isolated(session):
     example = Path(__file__).resolve().parents[2] / "examples" / "submission" / "neuron_prune.py"
-    session.isolation = IsolationSettings(check_determinism=True)
+    session.applier = isolated(IsolationSettings(check_determinism=True))
     record = session.run(RunSpec("digits-mlp", f"{example}:NeuronPrune", "cpu", params={"keep_ratio": "0.5"}))
     assert record["status"] == "ok", record.get("error")
     info = record["results"]["method_info"]

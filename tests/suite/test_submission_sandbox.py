@@ -27,6 +27,7 @@ from suite.paths import REPO_ROOT
 from suite.records.store import validate
 from suite.submission import sandbox
 from suite.submission.isolation import IsolationSettings
+from suite.submission.launcher import isolated
 
 HOSTILE = Path(__file__).with_name("hostile_methods.py")
 MARKER = "slimbench-hostile-marker"
@@ -106,7 +107,7 @@ def env(tmp_path, seeded_store, monkeypatch):
               "data_files": data_files, "port": listener.getsockname()[1]}
     ns = SimpleNamespace(tmp=tmp_path, store=store, attack=attack, listener=listener,
                          session=Session(store, settings=QUICK, workdir=tmp_path / "work", measure_memory=False,
-                                         isolation=IsolationSettings(wall_time_s=300)))
+                                         applier=isolated(IsolationSettings(wall_time_s=300))))
     ns.hostile = hostile_copy(tmp_path, attack)
     yield ns
     listener.close()
@@ -116,7 +117,7 @@ def run_hostile(env, cls: str, target: str = "cpu", params=None, attack: dict | 
     """Run one attack; check the store and the repository; return the run's record."""
     spec_file = hostile_copy(env.tmp / "variant", {**env.attack, **attack}) if attack else env.hostile
     if isolation:
-        env.session.isolation = IsolationSettings(**{"wall_time_s": 300, **isolation})
+        env.session.applier = isolated(IsolationSettings(**{"wall_time_s": 300, **isolation}))
     store_before, repo_before = store_bytes(env.store), repo_fingerprint()
     record = env.session.run(RunSpec("digits-mlp", f"{spec_file}:{cls}", target, params=params or {}))
     validate(record)
@@ -236,8 +237,9 @@ def test_killing_the_harness_kills_the_sandbox(env, tmp_path):
     spec_file = hostile_copy(tmp_path / "variant", {**env.attack, "children": 5, "hang": True})
     script = (f"from suite.harness import RunSpec, Session; from suite.measure.latency import QUICK\n"
               f"from suite.submission.isolation import IsolationSettings\n"
+              f"from suite.submission.launcher import isolated\n"
               f"Session({str(env.store)!r}, settings=QUICK, workdir={str(tmp_path / 'w')!r}, measure_memory=False,"
-              f" isolation=IsolationSettings(wall_time_s=300)).run("
+              f" applier=isolated(IsolationSettings(wall_time_s=300))).run("
               f"RunSpec('digits-mlp', {str(spec_file) + ':SetsidChildren'!r}, 'cpu'))\n")
     harness = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path)
     try:

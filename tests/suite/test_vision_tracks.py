@@ -89,7 +89,7 @@ def _slice_track(monkeypatch, name: str, n_test: int = SLICE, n_train: int = 512
 def test_resnet8_reference_forms_agree_on_test_predictions(tmp_path, monkeypatch):
     """ONNX (ORT), TFLite (LiteRT) and TorchScript forms of the reference agree on >= 99.5% of predictions."""
     from methods.baseline import Fp32
-    from suite.harness import Session
+    from suite.context import make_context
     from suite.targets import get_target
     from suite.targets.base import to_layout
     from suite.tracks import get_track
@@ -97,9 +97,7 @@ def test_resnet8_reference_forms_agree_on_test_predictions(tmp_path, monkeypatch
 
     splits = _slice_track(monkeypatch, "cifar10-resnet8")
     track = get_track("cifar10-resnet8")
-    session = Session(tmp_path / "store", workdir=tmp_path / "work", measure_memory=False)
-    target = type("All", (), {"formats": ("onnx", "tflite", "torchscript"), "name": "all"})()
-    context = session._context(track, target, splits, 0, "forms")
+    context = make_context(track, splits, 0, tmp_path / "work" / "forms", ("onnx", "tflite", "torchscript"))
     predictions = {}
     for artifact in Fp32().apply(ReferenceModel(track), context):
         runner = get_target({"onnx": "cpu", "tflite": "edge", "torchscript": "cpu-torch"}[artifact.format]).load(
