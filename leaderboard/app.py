@@ -44,16 +44,14 @@ BOARD_OPEN = 4             # (track, target) tables drawn open; more collapsed, 
 MAX_PICKER_OPTIONS = 2000  # the Entry / Compare pickers list at most this many (best-ranked) filtered rows
 NO_ACCURACY = "—"          # the accuracy of a speed-only track's entry (random weights: none is measured)
 
-# URL parameter -> (session key, frame column, sidebar label)
-MULTI_FILTERS = {
-    "track": ("filter_track", "track", "Track"),
-    "target": ("filter_target", "target", "Target"),
-    "family": ("filter_family", "family", "Family"),
-    "framework": ("filter_framework", "framework", "Framework"),
-    "precision": ("filter_precision", "precision", "Precision"),
-    "sparsity": ("filter_sparsity", "sparsity_kind", "Sparsity kind"),
-    "hardware": ("filter_hardware", "hardware", "Hardware"),
-}
+ISA_NOTE = ("Speedups are ranked within one ISA class: int8 and fp16 kernels use the instruction set the CPU has "
+            "(AVX2 only vs AVX-512 VNNI / AMX on x86, dotprod / i8mm on ARM), so the same method's ratio differs by "
+            "class and ratios of different classes are not comparable as equals. Each class has its own table.")
+
+
+def filter_key(param: str) -> str:
+    """The session-state key of the multi-select filter behind URL parameter `param` (data.MULTI_FILTERS)."""
+    return f"filter_{param}"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -182,8 +180,8 @@ def badge(passed: int, failed: int) -> str:
 def filter_query(filters_state: dict) -> list[tuple[str, str]]:
     """The filters as URL pairs (only those that differ from the defaults)."""
     pairs = []
-    for param, (key, _, _) in MULTI_FILTERS.items():
-        pairs += [(param, v) for v in filters_state.get(key) or []]
+    for param in data.MULTI_FILTERS:
+        pairs += [(param, v) for v in filters_state.get(filter_key(param)) or []]
     if filters_state.get("min_rel_acc", data.DEFAULT_MIN_RELATIVE_ACCURACY * 100) != \
             data.DEFAULT_MIN_RELATIVE_ACCURACY * 100:
         pairs.append(("min_acc", f"{filters_state['min_rel_acc']:g}"))
@@ -234,9 +232,9 @@ def _init_state_from_url(df) -> None:
         return
     state["_url_loaded"] = True
     state["view"] = SLUG_VIEW.get(params.get("view", "board").lower(), "Board")
-    for param, (key, column, _) in MULTI_FILTERS.items():
-        options = set(df[column].dropna().unique()) if not df.empty else set()
-        state[key] = [v for v in params.get_all(param) if v in options]
+    for param, spec in data.MULTI_FILTERS.items():
+        options = set(df[spec.column].dropna().unique()) if not df.empty else set()
+        state[filter_key(param)] = [v for v in params.get_all(param) if v in options]
     try:
         state["min_rel_acc"] = min(100.0, max(0.0, float(params.get("min_acc", "")) or 0.0))
     except ValueError:
@@ -261,21 +259,13 @@ def sidebar(df, sources, snapshot) -> tuple[str, data.Filters, list[tuple[str, s
     st.sidebar.header("Filters")
     filters = data.Filters()
 
-    def choose(param: str, help_text: str | None = None):
-        key, column, label = MULTI_FILTERS[param]
+    for param, spec in data.MULTI_FILTERS.items():
+        key, column = filter_key(param), spec.column
         options = memo(df, "options", column, lambda: sorted(x for x in df[column].dropna().unique() if x != "")
                        if not df.empty else [])
         st.session_state[key] = [v for v in st.session_state.get(key, []) if v in options]
-        picked = st.sidebar.multiselect(label, options, placeholder="all", help=help_text, key=key)
-        return picked or None
-
-    filters.tracks, filters.targets = choose("track"), choose("target")
-    filters.precisions = choose("precision", "weight / activation precision the method reports (W8A8: int8 weights "
-                                             "and activations; W8A32: int8 weights, float compute)")
-    filters.sparsity_kinds = choose("sparsity", "structured: channels/neurons removed (dense kernels get faster); "
-                                                "unstructured: individual weights zeroed")
-    filters.families, filters.frameworks = choose("family"), choose("framework")
-    filters.hardware = choose("hardware", "provenance.cpu.model (+ GPU) of the machine that measured it")
+        picked = st.sidebar.multiselect(spec.label, options, placeholder="all", help=spec.help, key=key)
+        setattr(filters, spec.field, picked or None)
     percent = st.sidebar.slider("Minimum accuracy relative to fp32 (%)", 0.0, 100.0, step=0.5, key="min_rel_acc",
                                 help="accuracy / fp32 accuracy measured in the same session; the default 99% "
                                      "follows MLPerf's closed division")
@@ -331,7 +321,10 @@ def board_columns(compact: bool, flat: bool = False) -> dict:
         "delta_pp": cc.NumberColumn("Δ pp", format="%+.2f", help="accuracy minus the fp32 accuracy measured in the "
                                                                   "same session (percentage points)"),
         "speedup": cc.NumberColumn("speedup ×", format="%.2f",
-                                   help="the rank key: fp32 p50 / method p50 at batch 1, interleaved in one session"),
+                                   help="the rank key: fp32 p50 / method p50 at batch 1, interleaved in one session "
+                                        "(sorted by this point estimate; its 95% interval is the next column)"),
+        "speedup_ci": cc.TextColumn("95% CI", help="the batch-1 speedup's 95% interval from the interleaved rounds "
+                                                   "(docs/measurement.md); empty for records older than issue 16"),
         "throughput_speedup": cc.NumberColumn("b64 speedup ×", format="%.2f",
                                               help="offline throughput at batch 64 vs fp32, same session"),
         "size_kb": cc.NumberColumn("size KB", format="%.1f", help="the exported artifact"),
@@ -348,6 +341,12 @@ def board_columns(compact: bool, flat: bool = False) -> dict:
                                     "open the entry"),
         "family": cc.TextColumn("family"),
         "p50_ms": cc.NumberColumn("p50 ms", format="%.4f", help="absolute, batch 1: depends on the hardware"),
+        "isa_class": cc.TextColumn("ISA", help="the CPU's ISA class: speedups are ranked within one class"),
+        "repeats": cc.TextColumn("repeats", help="repeated records of this configuration on this machine (slimbench "
+                                                 "run --repeat N): the median speedup and its spread (min–max)"),
+        "load": cc.TextColumn("load", width="small",
+                              help="⚠: timed under high load (other processes took more than the threshold share of "
+                                   "the CPUs): the speedup may be distorted"),
         "hardware": cc.TextColumn("hardware", help="the CPU (and GPU) the latency was measured on"),
         "date": cc.TextColumn("date (UTC)"),
         "link": cc.LinkColumn("entry", display_text="open", help="the entry page: reproductions, provenance, record"),
@@ -357,8 +356,8 @@ def board_columns(compact: bool, flat: bool = False) -> dict:
 
 def _needed(columns) -> list[str]:
     """The frame columns a table with these display columns is built from."""
-    return list(dict.fromkeys([*(c for c in columns if c not in ("badge", "link")), "id", "reproductions",
-                               "failed_reproductions", "date", "accuracy_pct"]))
+    return list(dict.fromkeys([*(c for c in columns if c not in ("badge", "link", "load")), "id", "reproductions",
+                               "failed_reproductions", "date", "accuracy_pct", "isa_class", "high_load"]))
 
 
 def _decorate(table, filter_pairs):
@@ -369,6 +368,7 @@ def _decorate(table, filter_pairs):
     suffix = f"&{suffix}" if suffix else ""
     table["link"] = [f"?view=entry&id={i}{suffix}" for i in table["id"]]  # ids are hex: nothing to quote
     table["date"] = table["date"].str.replace("T", " ").str.rstrip("Z")
+    table["load"] = ["⚠ high" if high else "" for high in table["high_load"]]
     return table
 
 
@@ -481,28 +481,30 @@ def board(df, filters: data.Filters, filter_pairs, compact: bool) -> None:
     _speed_note(df, filters)
     if _board_header(df, rows, hidden, filters):
         actions(rows)
+        _isa_note(rows)
     groups = _board_groups(df, filters, filter_pairs, compact)
     if len(groups) > BOARD_OPEN:
         st.caption(f"{len(groups)} track · target tables: the first {BOARD_OPEN} are open, the others one click "
                    "away (or filter a track / target).")
-    for n, (track, target, count, runtimes, best, table) in enumerate(groups):
-        shown = f"the {BOARD_TOP} best of " if count > BOARD_TOP else ""
-        caption = (f"runtime: {plain(runtimes or 'unknown')} · {shown}{count} "
-                   f"entr{'y' if count == 1 else 'ies'}" + (" — *All rows* lists every one" if shown else ""))
+    for n, group in enumerate(groups):
+        shown = f"the {BOARD_TOP} best of " if group.count > BOARD_TOP else ""
+        caption = (f"runtime: {plain(group.runtimes or 'unknown')} · ISA class {plain(group.isa or 'unknown')} · "
+                   f"{shown}{group.count} entr{'y' if group.count == 1 else 'ies'}"
+                   + (" — *All rows* lists every one" if shown else "") + _load_caption(group.high_load))
         if n < BOARD_OPEN:
-            st.subheader(f"{plain(track)} · {plain(target)}")
+            st.subheader(group.title)
             st.caption(caption)
-            selectable_table(table, key=f"board_{track}_{target}")
+            selectable_table(group.table, key=f"board_{group.key}")
             continue
-        best_method, best_speedup = best
+        best_method, best_speedup = group.best
         # lazy: a closed expander's table is neither sent nor drawn (the browser spent ~1.5 s of a 20k-record
         # Board drawing 24 hidden grids); opening it reruns the script, which then draws it
-        with st.expander(f"{plain(track)} · {plain(target)} — {count} entr{'y' if count == 1 else 'ies'}, "
+        with st.expander(f"{group.title} — {group.count} entr{'y' if group.count == 1 else 'ies'}, "
                          f"best {plain(best_method)} {_fmt(best_speedup, '.2f', '×')}",
-                         key=f"open_{track}_{target}", on_change="rerun") as section:
+                         key=f"open_{group.key}", on_change="rerun") as section:
             st.caption(caption)
             if section.open:
-                selectable_table(table, key=f"board_{track}_{target}")
+                selectable_table(group.table, key=f"board_{group.key}")
     failed = data.failed_rows(df, filters)
     if not failed.empty:
         with st.expander(f"Failed runs ({len(failed)}) — not ranked", key="open_failed", on_change="rerun") as section:
@@ -511,31 +513,72 @@ def board(df, filters: data.Filters, filter_pairs, compact: bool) -> None:
                                      "date", "id"]], hide_index=True, width="stretch")
 
 
-def _board_groups(df, filters: data.Filters, filter_pairs, compact: bool) -> list:
-    """[(track, target, entries, runtimes, (best method, its speedup), the BOARD_TOP best as a Shown table)]
-    per track · target, memoised per frame, filters and column set (a view switch, or a rerun that changes none
-    of them, redoes nothing). Ranked once, cut to the best of each group, decorated once."""
+@dataclass(frozen=True)
+class BoardGroup:
+    """One ranked table of the Board: a track · target on one ISA class (ratios of different classes are not
+    ranked together)."""
+    track: str
+    target: str
+    isa: str
+    split: bool          # the track · target has entries of more than one ISA class
+    count: int           # entries (the table shows the BOARD_TOP best)
+    runtimes: str
+    best: tuple          # (method, speedup) of the first row
+    high_load: int       # entries timed under high load
+    table: Shown
+
+    @property
+    def title(self) -> str:
+        return f"{plain(self.track)} · {plain(self.target)}" + (f" · {plain(self.isa)}" if self.split else "")
+
+    @property
+    def key(self) -> str:
+        return f"{self.track}_{self.target}" + (f"_{self.isa}" if self.split else "")
+
+
+def _board_groups(df, filters: data.Filters, filter_pairs, compact: bool) -> list[BoardGroup]:
+    """One BoardGroup per track · target · ISA class, memoised per frame, filters and column set (a view switch,
+    or a rerun that changes none of them, redoes nothing). Ranked once, cut to the best of each group,
+    decorated once."""
     def compute():
         rows, _ = board_rows(df, filters)
         if rows.empty:
             return []
         columns = board_columns(compact)
-        key = ["track", "target"]
+        key = ["track", "target", "isa_class"]
+        rows = rows.assign(isa_class=rows["isa_class"].fillna(""))
         ranked = data.ranked(rows[list(dict.fromkeys([*_needed(columns), *key, "runtime"]))])
         top = _decorate(ranked.groupby(key, sort=False).head(BOARD_TOP), filter_pairs)
         counts = rows.groupby(key).size()
+        loaded = rows.groupby(key)["high_load"].sum()
         runtimes = rows.groupby(key)["runtime"].agg(lambda r: ", ".join(sorted(set(r) - {""})))
+        classes = rows.groupby(["track", "target"])["isa_class"].nunique()
         top = top.sort_values(key, kind="stable")  # group by group, rank order kept within each
         whole = shown_table(top, columns)           # one Arrow conversion for every table, then slices of it
         groups, offset = [], 0
-        for (track, target), n in top.groupby(key, sort=True).size().items():
+        for (track, target, isa), n in top.groupby(key, sort=True).size().items():
             first = top.iloc[offset]
             table = Shown(whole.arrow.slice(offset, n), whole.ids[offset:offset + n], columns)
-            groups.append((track, target, int(counts[(track, target)]), runtimes[(track, target)],
-                           (first["method"], first["speedup"]), table))
+            groups.append(BoardGroup(track, target, isa, bool(classes[(track, target)] > 1),
+                                     int(counts[(track, target, isa)]), runtimes[(track, target, isa)],
+                                     (first["method"], first["speedup"]), int(loaded[(track, target, isa)]), table))
             offset += n
         return groups
     return memo(df, "board_groups", (_filters_key(filters), tuple(filter_pairs), compact), compute)
+
+
+def _isa_note(rows) -> None:
+    """Say why the tables are split when the rows come from more than one ISA class."""
+    classes = sorted(set(rows["isa_class"].dropna()) - {""}) if "isa_class" in rows.columns else []
+    if len(classes) > 1:
+        st.info(f"{len(classes)} ISA classes ({', '.join(plain(c) for c in classes)}). {ISA_NOTE}")
+
+
+def _load_caption(high_load: int) -> str:
+    if not high_load:
+        return ""
+    return (f" · ⚠ {high_load} timed under high load (their speedups may be distorted; the *load* column marks "
+            "them)")
 
 
 def flat_view(df, filters: data.Filters, filter_pairs, compact: bool) -> None:
@@ -547,7 +590,8 @@ def flat_view(df, filters: data.Filters, filter_pairs, compact: bool) -> None:
     if not _board_header(df, rows, hidden, filters):
         return
     actions(rows)
-    st.caption(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}")
+    _isa_note(rows)
+    st.caption(f"{len(rows)} entr{'y' if len(rows) == 1 else 'ies'}" + _load_caption(int(rows["high_load"].sum())))
     table = memo(df, "flat_table", (_filters_key(filters), tuple(filter_pairs), compact),
                  lambda: shown_table(*_table(rows, filter_pairs, compact, flat=True)))
     selectable_table(table, key="flat_table")
@@ -577,12 +621,17 @@ def speed_view(df, filters: data.Filters, filter_pairs, compact: bool) -> None:
                 "No speed-track records yet: `slimbench run --suite speed`.")
     else:
         actions(rows)
-        for (track, target), group in rows.groupby(["track", "target"], sort=True):
+        _isa_note(rows)
+        classes = rows.assign(isa_class=rows["isa_class"].fillna("")).groupby(["track", "target"])["isa_class"].nunique()
+        for (track, target, isa), group in rows.assign(isa_class=rows["isa_class"].fillna("")).groupby(
+                ["track", "target", "isa_class"], sort=True):
+            split = classes[(track, target)] > 1
             runtimes = ", ".join(sorted(set(group["runtime"]) - {""}))
-            st.subheader(f"{plain(track)} · {plain(target)}")
-            st.caption(f"runtime: {plain(runtimes or 'unknown')} · {len(group)} entr{'y' if len(group) == 1 else 'ies'}")
+            st.subheader(f"{plain(track)} · {plain(target)}" + (f" · {plain(isa)}" if split else ""))
+            st.caption(f"runtime: {plain(runtimes or 'unknown')} · ISA class {plain(isa or 'unknown')} · "
+                       f"{len(group)} entr{'y' if len(group) == 1 else 'ies'}" + _load_caption(int(group["high_load"].sum())))
             table, columns = _table(group, filter_pairs, compact, flat=False, limit=BOARD_TOP, speed=True)
-            selectable_table(shown_table(table, columns), key=f"speed_{track}_{target}")
+            selectable_table(shown_table(table, columns), key=f"speed_{track}_{target}" + (f"_{isa}" if split else ""))
         speed_plot(rows)
     if not failed.empty:
         with st.expander(f"Failed runs ({len(failed)}) — not ranked"):
@@ -593,21 +642,34 @@ def speed_view(df, filters: data.Filters, filter_pairs, compact: bool) -> None:
 def speed_plot(rows) -> None:
     """Speedup against artifact size or peak memory, one track · target at a time (no accuracy axis)."""
     st.subheader("Speedup vs size / memory")
+    track, target, metric, log_x = _plot_controls(rows, pareto.SPEED_X_METRICS, "Speedup vs", "speed")
+    _plot(pareto.speed_figure, rows[(rows["track"] == track) & (rows["target"] == target)], metric, log_x,
+          f"{track} · {target}: speedup vs {metric}", "speed_chart")
+
+
+def _plot_controls(rows, metrics: dict, label: str, prefix: str):
+    """The plot's pickers: track · target, the x metric and a log-x box (widget keys prefixed `prefix`)."""
     combos = sorted(set(zip(rows["track"], rows["target"])))
     left, middle, right = st.columns([2, 2, 1])
     track, target = left.selectbox("Track · target", combos, format_func=lambda c: f"{c[0]} · {c[1]}",
-                                   key="speed_combo")
-    metric = middle.radio("Speedup vs", list(pareto.SPEED_X_METRICS), horizontal=True, key="speed_metric")
-    log_x = right.checkbox("log x axis", value=pareto.SPEED_X_METRICS[metric][2], key=f"speed_log_{metric}")
-    shown = rows[(rows["track"] == track) & (rows["target"] == target)].copy()
+                                   key=f"{prefix}_combo")
+    metric = middle.radio(label, list(metrics), horizontal=True, key=f"{prefix}_metric")
+    log_x = right.checkbox("log x axis", value=metrics[metric][2], key=f"{prefix}_log_{metric}")
+    return track, target, metric, log_x
+
+
+def _plot(draw, part, metric: str, log_x: bool, title: str, key: str):
+    """Draw `draw(rows, metric, log_x, title)` (a pareto figure) with the record's strings HTML-escaped for
+    Plotly's hover; returns the plotted rows, or None (and says why) when nothing has that measurement."""
+    shown = part.copy()
     for column in ("method", "family", "framework", "hardware", "target", "id"):
         shown[column] = shown[column].map(hover_text)
-    fig, plotted = pareto.speed_figure(shown, metric, log_x,
-                                       title=hover_text(f"{track} · {target}: speedup vs {metric}"))
+    fig, plotted = draw(shown, metric, log_x, title=hover_text(title))
     if plotted.empty:
         st.info(f"No entry here has a {metric} measurement (memory needs runs without --no-memory).")
-        return
-    st.plotly_chart(fig, width="stretch", key="speed_chart")
+        return None
+    st.plotly_chart(fig, width="stretch", key=key)
+    return plotted
 
 
 # -- Pareto ------------------------------------------------------------------------------------------
@@ -617,24 +679,17 @@ def pareto_view(df, filters: data.Filters) -> None:
     if rows.empty:
         st.info("No entries match the filters.")
         return
-    combos = sorted(set(zip(rows["track"], rows["target"])))
-    left, middle, right = st.columns([2, 2, 1])
-    track, target = left.selectbox("Track · target", combos, format_func=lambda c: f"{c[0]} · {c[1]}",
-                                   key="pareto_combo")
-    metric = middle.radio("Accuracy vs", list(pareto.X_METRICS), horizontal=True, key="pareto_metric")
-    log_x = right.checkbox("log x axis", value=pareto.X_METRICS[metric][2], key=f"pareto_log_{metric}")
+    track, target, metric, log_x = _plot_controls(rows, pareto.X_METRICS, "Accuracy vs", "pareto")
     part = rows[(rows["track"] == track) & (rows["target"] == target)]
     if metric == "latency" and part["hardware"].nunique() > 1:
         st.warning(f"Absolute latency from {part['hardware'].nunique()} different machines is plotted together; "
                    "filter one hardware, or use 'relative latency' (same-session ratio).")
-    shown = part.copy()
-    for column in ("method", "family", "framework", "hardware", "target", "id"):
-        shown[column] = shown[column].map(hover_text)
-    fig, plotted = pareto.figure(shown, metric, log_x, title=hover_text(f"{track} · {target}: accuracy vs {metric}"))
-    if plotted.empty:
-        st.info(f"No entry here has a {metric} measurement (memory needs runs without --no-memory).")
+    if metric == "relative latency" and part["isa_class"].nunique() > 1:
+        st.warning(f"Speedups from {part['isa_class'].nunique()} ISA classes are plotted together: {ISA_NOTE} "
+                   "Filter one ISA class to compare like with like.")
+    plotted = _plot(pareto.figure, part, metric, log_x, f"{track} · {target}: accuracy vs {metric}", "pareto_chart")
+    if plotted is None:
         return
-    st.plotly_chart(fig, width="stretch", key="pareto_chart")
     front = part[part["id"].isin(set(plotted[plotted["on_front"]]["id"]))]
     st.caption("Pareto front (no other entry is both cheaper and at least as accurate): "
                + ", ".join(f"**{plain(m)}**" for m in front.sort_values("accuracy_pct")["method"]))
@@ -701,14 +756,28 @@ def entry_view(df, filters: data.Filters, filter_pairs) -> None:
                                                             or "speed-only track: no accuracy is measured"))
         else:
             cols[0].metric("accuracy", _fmt(row["accuracy_pct"], ".2f", "%"), _fmt(row["delta_pp"], "+.2f", " pp"))
-        cols[1].metric("speedup (batch 1)", _fmt(row["speedup"], ".2f", "×"))
+        cols[1].metric("speedup (batch 1)", _fmt(row["speedup"], ".2f", "×"),
+                       help=f"95% interval {row['speedup_ci']}" if row.get("speedup_ci") else
+                       "no interval recorded (the fp32 baseline itself, or a record older than issue 16)")
         cols[2].metric("p50 latency", _fmt(row["p50_ms"], ".4f", " ms"), help=f"on {plain(row['hardware'])}")
         cols[3].metric("artifact size", _fmt(row["size_kb"], ",.1f", " KB"),
                        _fmt(row["compression_ratio"], ".2f", "× smaller"), delta_color="off")
         cols[4].metric("peak memory", _fmt(row["peak_mem_mb"], ".1f", " MB"))
         st.caption(f"offline batch {_fmt(row['throughput_batch'], '.0f')}: {_fmt(row['throughput'], ',.0f')} "
-                   f"samples/s ({_fmt(row['throughput_speedup'], '.2f', '×')} fp32) · measured on "
-                   f"{plain(row['hardware'])}, {plain(row['runtime'])}")
+                   f"samples/s ({_fmt(row['throughput_speedup'], '.2f', '×')} fp32"
+                   + (f" {plain(row['throughput_speedup_ci'])}" if row.get("throughput_speedup_ci") else "")
+                   + f") · measured on {plain(row['hardware'])}, ISA class {plain(row.get('isa_class') or 'unknown')}, "
+                   f"{plain(row['runtime'])}")
+        if row.get("speedup_ci"):
+            st.caption(f"speedup 95% intervals: batch 1 {plain(row['speedup_ci'])}"
+                       + (f", batch {_fmt(row['throughput_batch'], '.0f')} {plain(row['throughput_speedup_ci'])}"
+                          if row.get("throughput_speedup_ci") else ""))
+        if _flag(row.get("high_load")):
+            st.warning(f"Timed under high load: other processes took {_fmt(row.get('load_share'), '.0%')} of the "
+                       "CPUs during the timing; the speedups may be distorted.")
+        if (row.get("repeat_n") or 0) > 1:
+            st.caption(f"{int(row['repeat_n'])} records of this configuration on this machine: speedup "
+                       f"{plain(row['repeats'])}")
         for note in ((record or {}).get("results") or {}).get("notes") or []:
             st.info(plain(note))
     reproductions_section(df, row, filter_pairs)
@@ -739,18 +808,20 @@ def entry_view(df, filters: data.Filters, filter_pairs) -> None:
         st.json(record.get("provenance") or {}, expanded=1)
         st.markdown("**Artifact**")
         st.json(record.get("artifact") or {}, expanded=True)
-        verdict = record.get("verdict")
+        from suite.reproduce.verdict import read_verdict
+
+        verdict = read_verdict(record)  # typed; an older record's verdict upgraded (suite/records/migrate.py)
         if verdict is not None:
             st.markdown("**Verdict**")
-            if isinstance(verdict, dict) and isinstance(verdict.get("of"), str):
-                st.markdown(f"reproduction of [{plain(verdict['of'][:16])}]"
-                            f"({entry_link(re.sub('[^0-9a-f]', '', verdict['of'])[:16], filter_pairs)}): "
-                            + ("passed" if data.verdict_passed(verdict) else "did not pass"))
-            if isinstance(verdict, dict) and isinstance(verdict.get("checks"), list):
+            if verdict.of:
+                st.markdown(f"reproduction of [{plain(verdict.of[:16])}]"
+                            f"({entry_link(re.sub('[^0-9a-f]', '', verdict.of)[:16], filter_pairs)}): "
+                            + ("passed" if verdict.passed else "did not pass"))
+            if verdict.checks:
                 import pandas as pd
-                st.dataframe(pd.DataFrame(verdict["checks"]).astype(str), hide_index=True, width="stretch",
-                             key="verdict_checks")
-            st.json(verdict, expanded=False)
+                st.dataframe(pd.DataFrame([c.to_dict() for c in verdict.checks]).astype(str), hide_index=True,
+                             width="stretch", key="verdict_checks")
+            st.json(record.get("verdict"), expanded=False)
     with st.expander("Every field of the record"):
         st.json(record, expanded=True)
         st.caption(f"file: {plain(row['file'])} in the {plain(row['source'])} store")

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import json
 
+from suite.records.provenance import record_isa_class
 from suite.records.sections import Latency, Size, Throughput, read_results
 
-_PASS_WORDS = {"pass", "passed", "ok", "reproduced", "success", "succeeded", "true"}
-_FAIL_WORDS = {"fail", "failed", "not reproduced", "mismatch", "error", "false"}
 # A model counts as (unstructured) sparse when at least this fraction of its parameters is zero.
 SPARSE_ZERO_FRACTION = 0.2
 
@@ -37,6 +36,11 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("verdict_passed", "BOOLEAN", "bool"),
     ("paper", "VARCHAR", "str"), ("paper_title", "VARCHAR", "str"), ("paper_rows", "VARCHAR", "str"),
     ("track_kind", "VARCHAR", "str"), ("accuracy_null_reason", "VARCHAR", "str"),
+    # issue 16: the speedups' 95% intervals, the CPU's ISA class, the load around the timing, --repeat groups
+    ("speedup_ci_low", "DOUBLE", "float"), ("speedup_ci_high", "DOUBLE", "float"),
+    ("throughput_speedup_ci_low", "DOUBLE", "float"), ("throughput_speedup_ci_high", "DOUBLE", "float"),
+    ("isa_class", "VARCHAR", "str"), ("high_load", "BOOLEAN", "bool"), ("load_share", "DOUBLE", "float"),
+    ("repeat_group", "VARCHAR", "str"),
 ]
 COLUMN_NAMES = [name for name, _, _ in COLUMNS]
 
@@ -98,30 +102,26 @@ def hardware_label(record: dict) -> str:
     return label
 
 
-def verdict_passed(verdict) -> bool | None:
-    """True / False when a verdict says so, None when there is none or it is unreadable."""
-    if isinstance(verdict, bool):
-        return verdict
-    if isinstance(verdict, str):
-        word = verdict.strip().lower()
-        return True if word in _PASS_WORDS else False if word in _FAIL_WORDS else None
-    if not isinstance(verdict, dict):
-        return None
-    for key in ("passed", "pass", "ok", "reproduced", "within_tolerance", "success"):
-        if isinstance(verdict.get(key), bool):
-            return verdict[key]
-    for key in ("status", "result", "outcome", "verdict"):
-        if isinstance(verdict.get(key), (str, bool)):
-            answer = verdict_passed(verdict[key])
-            if answer is not None:
-                return answer
-    return None
+def verdict_passed(record: dict) -> bool | None:
+    """The `passed` of a record's verdict (the typed Verdict of suite/reproduce/verdict.py; older records'
+    verdicts upgraded by suite/records/migrate.py), None when it has none."""
+    from suite.reproduce.verdict import read_verdict
+
+    verdict = read_verdict(record)
+    return None if verdict is None else verdict.passed
+
+
+def paper_rows(verdict) -> list[dict]:
+    """A paper verdict's checks as the board's paper table rows (the paper's number beside ours)."""
+    return [dict(sorted({"quantity": c.name, "expected": c.expected, "measured": c.measured, "unit": c.unit,
+                         "tolerance": c.tolerance, "passed": c.passed, "status": c.status(),
+                         "note": c.note}.items())) for c in verdict.checks]
 
 
 def is_reproduction(record: dict) -> bool:
     """A record that confirms its configuration: a successful reproduction run whose verdict (if any) did
     not fail, or any record whose verdict passed."""
-    passed = verdict_passed(record.get("verdict"))
+    passed = verdict_passed(record)
     if record.get("kind") == "reproduction":
         return record.get("status") == "ok" and passed is not False
     return passed is True
@@ -219,6 +219,13 @@ def track_kind(record: dict) -> str:
     return "speed" if str(cfg.get("track", "")).startswith(SPEED_PREFIX) else "accuracy"
 
 
+def _interval(ci) -> tuple[float | None, float | None]:
+    """(low, high) of a recorded [low, high] interval; (None, None) when there is none (fp32 itself, older)."""
+    if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(isinstance(v, (int, float)) for v in ci):
+        return float(ci[0]), float(ci[1])
+    return None, None
+
+
 def record_row(record: dict) -> dict:
     cfg, res = record["config"], read_results(record)
     err = record.get("error") or {}
@@ -228,9 +235,12 @@ def record_row(record: dict) -> dict:
     thr = res.throughput_offline or Throughput()
     prov = record.get("provenance") or {}
     runtime = prov.get("runtime") or {}
-    verdict = record.get("verdict")
-    paper = verdict.get("paper") if isinstance(verdict, dict) and isinstance(verdict.get("paper"), str) else None
-    of = verdict.get("of") if isinstance(verdict, dict) and isinstance(verdict.get("of"), str) else None
+    from suite.reproduce.verdict import PAPER, RECORD, read_verdict
+
+    verdict = read_verdict(record)
+    paper = verdict.paper if verdict is not None and verdict.kind == PAPER and verdict.paper else None
+    of = verdict.of if verdict is not None and verdict.kind == RECORD and verdict.of else None
+    single_ci, offline_ci = _interval(res.speedup_single_stream_ci), _interval(res.speedup_offline_ci)
     return {
         "id": record["id"], "kind": record.get("kind", "run"), "status": record.get("status"),
         "track": cfg["track"], "target": cfg["target"], "method": method_label(cfg["method"]),
@@ -261,10 +271,15 @@ def record_row(record: dict) -> dict:
         "commit": str(_get(prov, "code", "commit") or "")[:10],
         "reference_sha256": str(prov.get("checkpoint_sha256") or ""),
         "confirms": is_reproduction(record), "contradicts": is_failed_reproduction(record),
-        "verdict_of": of, "verdict_passed": verdict_passed(verdict),
+        "verdict_of": of, "verdict_passed": None if verdict is None else verdict.passed,
         "paper": paper,
-        "paper_title": str(verdict.get("title") or "") if paper else None,
-        "paper_rows": json.dumps({"rows": verdict.get("rows") or [], "citation": verdict.get("citation") or {},
-                                  "notes": verdict.get("notes") or []}, default=str) if paper else None,
+        "paper_title": str(verdict.title or "") if paper else None,
+        "paper_rows": json.dumps({"rows": paper_rows(verdict), "citation": verdict.citation or {},
+                                  "notes": verdict.notes or []}, default=str) if paper else None,
         "track_kind": track_kind(record), "accuracy_null_reason": res.accuracy_null_reason,
+        "speedup_ci_low": single_ci[0], "speedup_ci_high": single_ci[1],
+        "throughput_speedup_ci_low": offline_ci[0], "throughput_speedup_ci_high": offline_ci[1],
+        "isa_class": record_isa_class(record), "high_load": res.timed_under_high_load,
+        "load_share": res.load.get("max_interference"),
+        "repeat_group": str(_get(cfg, "repeat", "group") or ""),
     }
