@@ -11,7 +11,8 @@ from methods.base import Method
 from suite.methodspec import ENTRY_POINT_GROUP
 from suite.registry import Registry
 
-_BUILTIN_PACKAGES = ["methods.baseline", "methods.quantization", "methods.pruning", "methods.distillation"]
+_BUILTIN_PACKAGES = ["methods.baseline", "methods.quantization", "methods.pruning", "methods.distillation",
+                     "methods.clustering"]
 
 
 def _load_builtin() -> None:

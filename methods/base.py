@@ -17,7 +17,10 @@ from suite.artifacts import ExportedArtifact
 from suite.data.splits import Split
 from suite.errors import ConfigError
 
-FAMILIES = ("baseline", "quantization", "pruning", "distillation", "combined")
+FAMILIES = ("baseline", "quantization", "pruning", "distillation", "clustering", "combined")
+
+# Float models a chain stage can hand to the next one (methods/chain.py): a PyTorch nn.Module or a tf-keras model.
+MODEL_FRAMEWORKS = ("torch", "keras")
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,14 @@ class MethodContext:
         return export_torch_model(model, self.input_shape, self.formats, self.workdir, stem, info, params,
                                   input_dtype=self.input_dtype, tflite_converter=self.tflite_converter)
 
+    def export_keras(self, model, stem: str, info: dict | None = None,
+                     params: tuple[int, int] | None = None) -> list[ExportedArtifact]:
+        """Export a (float) tf-keras model to every format this run needs: TFLite directly (the TF converter),
+        ONNX / TorchScript through the reverse port to PyTorch (suite.tracks.keras_port.keras_to_torch)."""
+        from methods.export.keras_export import export_keras_model
+        return export_keras_model(model, self.input_shape, self.formats, self.workdir, stem, info, params,
+                                  input_dtype=self.input_dtype)
+
 
 class Method:
     name: ClassVar[str]
@@ -69,6 +80,15 @@ class Method:
     in_default_suite: ClassVar[bool] = False
     # Trains or fine-tunes on the track's data (QAT, distillation, schedule-driven pruning): refuses speed tracks.
     needs_training: ClassVar[bool] = False
+    # Chains (methods/chain.py). `takes`: the float model(s) apply() starts from, preferred first ("torch" =
+    # model.torch(), "keras" = model.keras()). `hands_on`: the float model it leaves for a next stage (via
+    # context.export_torch / export_keras / output_model); () = none (it only produces e.g. an int8 artifact, so
+    # it can only be a chain's last stage). None = from `framework`: torch -> torch, tensorflow -> keras.
+    takes: ClassVar[tuple[str, ...] | None] = None
+    hands_on: ClassVar[tuple[str, ...] | None] = None
+    # Spends fine-tuning epochs (a share of a chain's budget). None = needs_training, or any family but
+    # baseline / quantization (post-training quantization and plain export do not fine-tune).
+    finetunes: ClassVar[bool | None] = None
 
     def __init__(self, config: Any = None):
         self.config = config if config is not None else self.Config()

@@ -144,7 +144,7 @@ class Session:
         if target.name in track.unsupported_targets:
             raise ArtifactFormatError(f"track {track.name!r} does not run on target {target.name!r}: "
                                       f"{track.unsupported_targets[target.name]}")
-        refusal = training_refusal(track, method_cls)
+        refusal = training_refusal(track, method_cls) or chain_refusal(track, spec.method)
         if refusal:
             raise ConfigError(refusal)
         if not set(method_cls.formats) & set(target.formats):
@@ -163,6 +163,9 @@ class Session:
             measured = self.applier.measure(self, track, target, splits, artifact, spec)
             record["provenance"]["threads"] = measured.pop("threads")
             record.update(measured)
+            over = over_budget(record["results"].get("method_info"))
+            if over:
+                record["over_budget"] = over
             record["status"] = "ok"
         except Exception as exc:  # a crashing artifact or runtime: record it, keep the session going
             record["status"], record["error"] = "failed", _error(exc, phase)
@@ -310,6 +313,30 @@ def training_refusal(track, method_cls) -> str | None:
                 f"{track.name!r} is a speed-only track (random weights, synthetic inputs: there is nothing to "
                 f"learn from); run it on an accuracy track")
     return None
+
+
+def chain_refusal(track, method: str) -> str | None:
+    """Why a chain of built-in stages cannot hand its models on along `track` (methods.chain.handoff_refusal), or
+    None. Checked from the classes' declarations before anything runs or is recorded. A chain with submitted code
+    is checked inside its sandbox, before its first stage runs (its classes are never imported here)."""
+    from suite.submission.proxy import is_submitted
+
+    names = [s.strip() for s in str(method).split("+")]
+    if len(names) < 2 or is_submitted(method):
+        return None
+    from methods.chain import handoff_refusal
+    from methods.resolve import load_method_class
+
+    classes = [load_method_class(n) for n in names]
+    return handoff_refusal([getattr(c, "name", n) for n, c in zip(names, classes)], classes, track)
+
+
+def over_budget(info) -> dict | None:
+    """The record's top-level `over_budget` ({"reason"}) when the method (a chain: any stage, or the chain in all)
+    spent more than the track's budget, from what its artifact reports."""
+    if not isinstance(info, dict) or not info.get("over_budget"):
+        return None
+    return {"reason": str(info["over_budget"])}
 
 
 def _jsonable(value):

@@ -146,6 +146,7 @@ class KerasKD(Method):
             train_student=train_student)
         student = distil(cfg, track, ops, info, len(y_val))
 
+        context.output_model = student  # in a chain, the next stage starts from the distilled student
         path = keras_to_tflite(student, context.workdir / f"keras-kd-{student_name}.tflite")
         nonzero = int(sum(int(np.count_nonzero(w)) for w in student.get_weights()))
         return ExportedArtifact("tflite", path, input_layout=input_layout(track.input_shape, channels_last=True),

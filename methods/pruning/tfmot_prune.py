@@ -3,7 +3,8 @@
 The Keras model (same weights as the torch reference, `model.keras()`) is wrapped with
 `tfmot.sparsity.keras.prune_low_magnitude` under a `PolynomialDecay` schedule (0 -> `sparsity` over the first
 three quarters of the fine-tuning steps), trained with the `UpdatePruningStep` callback within the track's
-budget, unwrapped with `strip_pruning` and converted to TFLite. Zeros stay zeros in the flatbuffer's
+budget, unwrapped with `strip_pruning` and converted to TFLite (`context.export_keras`, which in a chain also hands the
+stripped Keras model to the next stage). Zeros stay zeros in the flatbuffer's
 weights, so the gain is storage (gzip size); LiteRT's dense kernels do not skip them (see `speedup_note`)."""
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 from methods import METHODS
 from methods.base import Method
 from methods.pruning.common import SPEEDUP_NOTE_UNSTRUCTURED, resolve_epochs
-from suite.artifacts import ExportedArtifact
 from suite.errors import ConfigError
 
 
@@ -67,9 +67,8 @@ class TfmotPrune(Method):
 
         import numpy as np
 
-        from methods.export.tflite_export import keras_to_tflite, to_nhwc
+        from methods.export.tflite_export import to_nhwc
         from suite.lazy import require
-        from suite.tracks.keras_port import keras_input_layout
 
         cfg: TfmotPruneConfig = self.config
         epochs, epoch_info = resolve_epochs(cfg.epochs, context)
@@ -114,6 +113,5 @@ class TfmotPrune(Method):
             "weight_bits": 32, "activation_bits": 32, "tensorflow": tf.__version__,
             "speedup_note": SPEEDUP_NOTE_UNSTRUCTURED,
         }
-        path = keras_to_tflite(stripped, context.workdir / "tfmot-prune.tflite")
-        return ExportedArtifact("tflite", path, input_layout=keras_input_layout(context.input_shape),
-                                params=params, nonzero_params=nonzero, framework="tensorflow", info=info)
+        # export_keras: the TFLite flatbuffer, and in a chain the stripped Keras model is handed to the next stage
+        return context.export_keras(stripped, "tfmot-prune", info, params=(params, nonzero))

@@ -102,14 +102,22 @@ def _convert_reference(model, context, method_name: str, litert_scheme: str, **c
     from methods.export.tflite_export import keras_to_tflite
     from suite.tracks.keras_port import torch_to_keras
 
-    torch_model = model.torch()
-    path = keras_to_tflite(torch_to_keras(torch_model, context.input_shape),
-                           context.workdir / f"{method_name}.tflite", **converter_options)
-    return torch_model, path, inspect_tflite(path)
+    if getattr(model, "framework", "torch") == "keras":  # a chain's Keras stage (TF-MOT) handed this model on
+        source = keras_model = model.keras()
+    else:
+        source = model.torch()
+        keras_model = torch_to_keras(source, context.input_shape)
+    path = keras_to_tflite(keras_model, context.workdir / f"{method_name}.tflite", **converter_options)
+    return source, path, inspect_tflite(path)
 
 
 def _artifact(path, model_torch, context, info) -> ExportedArtifact:
-    total, nonzero = float_params(model_torch)
+    """model_torch: the float model that was converted (PyTorch, or tf-keras when a chain handed one on)."""
+    if hasattr(model_torch, "get_weights"):
+        from methods.export.keras_export import keras_params
+        total, nonzero = keras_params(model_torch)
+    else:
+        total, nonzero = float_params(model_torch)
     if _via_litert(context):  # litert-torch keeps PyTorch's input layout
         layout, framework = input_layout(context.input_shape), "litert-torch"
     else:
@@ -122,6 +130,8 @@ def _artifact(path, model_torch, context, info) -> ExportedArtifact:
 @METHODS.register
 class TfliteInt8(Method):
     name = "tflite-int8"
+    takes = ("keras", "torch")  # the tf-keras port (or a Keras stage's model); litert-torch tracks: PyTorch
+    hands_on = ()  # a quantized flatbuffer: nothing float to hand to a next chain stage
     family = "quantization"
     framework = "tensorflow"
     description = ("TFLite full-integer post-training quantization (int8 weights/activations, int8 input/output), "
@@ -159,6 +169,8 @@ class TfliteInt8(Method):
 @METHODS.register
 class TfliteDynamicRange(Method):
     name = "tflite-dynamic-range"
+    takes = ("keras", "torch")  # the tf-keras port (or a Keras stage's model); litert-torch tracks: PyTorch
+    hands_on = ()  # a quantized flatbuffer: nothing float to hand to a next chain stage
     family = "quantization"
     framework = "tensorflow"
     description = ("TFLite dynamic-range quantization: int8 weights, float activations (quantized on the fly "
@@ -186,6 +198,8 @@ class TfliteDynamicRange(Method):
 @METHODS.register
 class TfliteFp16(Method):
     name = "tflite-fp16"
+    takes = ("keras", "torch")  # the tf-keras port (or a Keras stage's model); litert-torch tracks: PyTorch
+    hands_on = ()  # a quantized flatbuffer: nothing float to hand to a next chain stage
     family = "quantization"
     framework = "tensorflow"
     description = "TFLite float16 quantization: fp16 weights (half the size), fp32 input/output"
@@ -212,6 +226,7 @@ class TfliteFp16(Method):
 @METHODS.register
 class TfmotQat(Method):
     name = "tfmot-qat"
+    hands_on = ()  # the int8 flatbuffer only
     needs_training = True
     family = "quantization"
     framework = "tensorflow"
@@ -248,9 +263,12 @@ class TfmotQat(Method):
         from suite.tracks.keras_port import torch_to_keras
 
         epochs = finetune_epochs(self.config.epochs, context, self.name)
-        torch_model = model.torch()
         tf.keras.utils.set_random_seed(context.seed)
-        float_keras = torch_to_keras(torch_model, context.input_shape)
+        if getattr(model, "framework", "torch") == "keras":  # a chain's Keras stage handed this model on
+            torch_model = float_keras = model.keras()  # (_artifact counts its parameters)
+        else:
+            torch_model = model.torch()
+            float_keras = torch_to_keras(torch_model, context.input_shape)
         qat = tfmot.quantization.keras.quantize_model(float_keras)
         initialised = init_qat_ranges(qat, float_keras, to_nhwc(context.calibration.x))
         qat.compile(optimizer=keras.optimizers.Adam(self.config.lr),

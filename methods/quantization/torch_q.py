@@ -144,6 +144,7 @@ def _eval_accuracy(model, split) -> float:
 @METHODS.register
 class TorchInt8Static(Method):
     name = "torch-int8-static"
+    hands_on = ()  # a quantized TorchScript/ONNX artifact: nothing float to hand to a next chain stage
     family = "quantization"
     framework = "torch"
     description = ("PyTorch FX static post-training int8 (x86 backend, per-channel weights, calibrated on the "
@@ -195,6 +196,7 @@ class TorchInt8Static(Method):
 @METHODS.register
 class TorchInt8Dynamic(Method):
     name = "torch-int8-dynamic"
+    hands_on = ()  # a quantized TorchScript/ONNX artifact: nothing float to hand to a next chain stage
     family = "quantization"
     framework = "torch"
     description = ("PyTorch dynamic int8 quantization of Linear layers (Conv stays fp32); TorchScript, "
@@ -236,6 +238,7 @@ class TorchInt8Dynamic(Method):
 @METHODS.register
 class TorchQat(Method):
     name = "torch-qat"
+    hands_on = ()  # a quantized TorchScript/ONNX artifact: nothing float to hand to a next chain stage
     needs_training = True
     family = "quantization"
     framework = "torch"

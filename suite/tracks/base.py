@@ -52,6 +52,9 @@ class Track:
     # The edge target's TFLite is built from the tf-keras port of the weights (suite.tracks.keras_port) when the
     # architecture has one, else converted from PyTorch by litert-torch (methods.export.litert_export).
     has_keras_port: ClassVar[bool] = True
+    # The reverse port (suite.tracks.keras_port.keras_to_torch) brings a Keras model of this track back to PyTorch:
+    # true for the plain Sequential architectures; a chain refuses keras -> torch hand-overs where it is false.
+    keras_port_reverse: ClassVar[bool] = True
     # Latency settings of this track's runs when the session uses the defaults (big models: fewer queries).
     latency_settings: ClassVar[Any] = None
 

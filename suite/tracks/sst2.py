@@ -31,6 +31,7 @@ class Sst2Transformer(Track):
     dataset = "sst2"
     input_shape = (SEQ_LEN,)
     input_dtype = "int64"
+    keras_port_reverse = False  # the Keras Transformer (text_keras.py) is a functional graph: no way back to torch
     num_classes = 2
     budget = Budget(finetune_epochs=1, calibration_samples=512, wall_time_s=1800, memory_mb=8192,
                     finetune_lr=1e-3, batch_size=64)

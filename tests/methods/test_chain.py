@@ -107,17 +107,28 @@ def test_a_stage_without_a_model_cannot_hand_over(method_context):
     from methods.chain import ChainMethod
     from suite.artifacts import ExportedArtifact
 
+    ran = []
+
     class OpaqueMethod(Method):
         name, family, framework, description, formats = "opaque", "pruning", "x", "x", ("onnx",)
 
         def apply(self, model, context):
+            ran.append(self.name)
             path = context.workdir / "opaque.onnx"
             path.write_bytes(b"not really")
             return ExportedArtifact("onnx", path, "flat", 1, 1)
 
+    class ClaimsATorchModel(OpaqueMethod):
+        hands_on = ("torch",)  # declares a hand-over it does not make
+
     _, ctx = method_context("digits-mlp", formats=("onnx",))
-    with pytest.raises(SlimBenchError, match="left no float torch model"):
+    # declared (a framework with no float model to hand on): refused before the stage runs
+    with pytest.raises(ConfigError, match="stage 1 'opaque' leaves no float model.*stage 2 'fp32'"):
         ChainMethod(["opaque", "fp32"], [OpaqueMethod(), Fp32()]).apply(_reference(), ctx)
+    assert ran == []
+    # a declaration the stage does not keep: caught once it has run
+    with pytest.raises(SlimBenchError, match="chain stage 'opaque' left no float model for the next stage 'fp32'"):
+        ChainMethod(["opaque", "fp32"], [ClaimsATorchModel(), Fp32()]).apply(_reference(), ctx)
 
 
 def test_last_stage_format_is_checked_before_anything_runs(method_context):
