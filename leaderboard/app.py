@@ -189,6 +189,8 @@ def filter_query(filters_state: dict) -> list[tuple[str, str]]:
         pairs.append(("latest", "0"))
     if not filters_state.get("current_reference_only", True):
         pairs.append(("current_ref", "0"))
+    if filters_state.get("show_over_budget"):
+        pairs.append(("over_budget", "1"))
     if filters_state.get("compact"):
         pairs.append(("cols", "compact"))
     return pairs
@@ -241,6 +243,7 @@ def _init_state_from_url(df) -> None:
         state["min_rel_acc"] = data.DEFAULT_MIN_RELATIVE_ACCURACY * 100
     state["latest_only"] = params.get("latest", "1") != "0"
     state["current_reference_only"] = params.get("current_ref", "1") != "0"
+    state["show_over_budget"] = params.get("over_budget") == "1"
     user_agent = ""
     try:
         user_agent = (st.context.headers or {}).get("User-Agent", "") or ""
@@ -274,6 +277,10 @@ def sidebar(df, sources, snapshot) -> tuple[str, data.Filters, list[tuple[str, s
     filters.current_reference_only = st.sidebar.checkbox(
         "Only runs on the current reference checkpoint", key="current_reference_only",
         help="Hide records measured against a reference model that has since been retrained (other sha256)")
+    filters.show_over_budget = st.sidebar.checkbox(
+        "Show over-budget entries", key="show_over_budget",
+        help="Runs that spent more than the track's budget (a chain: its stages in all) are hidden by default: they "
+             "are not comparable with budget-bound entries; the record's over_budget says why")
     st.sidebar.checkbox("Compact columns (phones)", key="compact", help="method, Δ vs fp32 and speedup only")
     with st.sidebar.expander("Record stores"):
         for source in sources:

@@ -295,6 +295,7 @@ class Filters:
     min_relative_accuracy: float = DEFAULT_MIN_RELATIVE_ACCURACY
     latest_only: bool = True
     current_reference_only: bool = True  # hide records measured against a since-retrained reference
+    show_over_budget: bool = False  # entries that spent more than the track's budget are hidden unless asked for
 
     def choices(self):
         """(frame column, chosen values or None) of every multi-select filter."""
@@ -322,6 +323,8 @@ def _entries(df, filters: Filters, speed: bool):
     rows = _chosen(df[(df["status"] == "ok") & (df["kind"] != "reproduction") & (is_speed(df) == speed)], filters)
     if filters.current_reference_only and not rows.empty:
         rows = rows[rows["reference_current"].map(lambda v: v is not False)]
+    if not filters.show_over_budget and "over_budget" in rows.columns and not rows.empty:
+        rows = rows[rows["over_budget"].fillna("") == ""]
     if filters.latest_only and not rows.empty:
         rows = (rows.sort_values("date", kind="stable")
                 .drop_duplicates(["track", "method_spec", "target", "params", "seed", "hardware"], keep="last"))

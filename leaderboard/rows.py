@@ -41,6 +41,8 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("throughput_speedup_ci_low", "DOUBLE", "float"), ("throughput_speedup_ci_high", "DOUBLE", "float"),
     ("isa_class", "VARCHAR", "str"), ("high_load", "BOOLEAN", "bool"), ("load_share", "DOUBLE", "float"),
     ("repeat_group", "VARCHAR", "str"),
+    # issue 19: why a run spent more than the track's budget (the record's top-level over_budget), else null
+    ("over_budget", "VARCHAR", "str"),
 ]
 COLUMN_NAMES = [name for name, _, _ in COLUMNS]
 
@@ -282,4 +284,5 @@ def record_row(record: dict) -> dict:
         "isa_class": record_isa_class(record), "high_load": res.timed_under_high_load,
         "load_share": res.load.get("max_interference"),
         "repeat_group": str(_get(cfg, "repeat", "group") or ""),
+        "over_budget": _get(record, "over_budget", "reason") or None,
     }
