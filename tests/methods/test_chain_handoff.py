@@ -195,3 +195,22 @@ def test_over_budget_chain_says_so_at_the_record_top_level(quick_session):
     assert "7 epochs in all, above the track budget of 5" in over["over_budget"]["reason"]
     from suite.records.store import validate
     validate(over)  # the schema knows the field (the store validated it on writing, too)
+
+
+def test_the_documented_keras_example_hands_its_model_on(method_context, tmp_path):
+    """docs/submitting.md's Keras method, run as written, chained before tflite-int8 (in-process here)."""
+    import re
+
+    from methods.resolve import resolve_method
+    from tests.conftest import REPO
+
+    text = (REPO / "docs" / "submitting.md").read_text()
+    [block] = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if "class KerasFinetune" in b]
+    path = tmp_path / "keras_finetune.py"
+    path.write_text(block)
+    _, ctx = method_context("digits-mlp", formats=("tflite",))
+    chain = resolve_method(f"{path}:KerasFinetune+tflite-int8", {"lr": "1e-4"})
+    [artifact] = chain.apply(_reference(), ctx)
+    first, _ = artifact.info["chain"]
+    assert first["hands_on"] == "keras" and first["budget"]["finetune_epochs"] == 5
+    assert artifact.info["weight_dtypes"] == ["int8"]
