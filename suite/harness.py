@@ -319,16 +319,14 @@ def chain_refusal(track, method: str) -> str | None:
     """Why a chain of built-in stages cannot hand its models on along `track` (methods.chain.handoff_refusal), or
     None. Checked from the classes' declarations before anything runs or is recorded. A chain with submitted code
     is checked inside its sandbox, before its first stage runs (its classes are never imported here)."""
-    from suite.submission.proxy import is_submitted
-
-    names = [s.strip() for s in str(method).split("+")]
-    if len(names) < 2 or is_submitted(method):
+    parsed = MethodSpec.parse(method)
+    if not parsed.is_chain or parsed.submitted:
         return None
     from methods.chain import handoff_refusal
     from methods.resolve import load_method_class
 
-    classes = [load_method_class(n) for n in names]
-    return handoff_refusal([getattr(c, "name", n) for n, c in zip(names, classes)], classes, track)
+    classes = [load_method_class(stage) for stage in parsed.stages]
+    return handoff_refusal([getattr(c, "name", s.label) for s, c in zip(parsed.stages, classes)], classes, track)
 
 
 def over_budget(info) -> dict | None:
