@@ -37,7 +37,7 @@ def run(args) -> int:
                     isolation=IsolationSettings(check_determinism=args.check_determinism,
                                                 extra_guard_dirs=(default_store(),)),
                     measure_memory=not args.no_memory,
-                    progress=lambda s: print(f"running {s.track} / {s.target} ...", flush=True))
+                    progress=lambda s: print(f"running {s.track} (trained once) / {s.target} ...", flush=True))
     print(format_table(result.records))
     if result.skipped:
         print("\nskipped:\n  " + "\n  ".join(result.skipped))

@@ -134,8 +134,8 @@ def profile(track_name: str, method: str, target_name: str, batch: int, seconds:
         base = session.baseline(track, target, splits)
         artifact = base.artifact
         if method != "fp32":
-            artifact = pick_artifact(session._apply(resolve_method(method, {}), track, target, splits, spec),
-                                     target.formats)
+            artifacts = session._apply(resolve_method(method, {}), track, target.name, target.formats, splits, spec)
+            artifact = pick_artifact(artifacts, target.formats)
         threads = target.thread_count() if hasattr(target, "thread_count") else None
         out = {"track": track_name, "method": method, "target": target_name, "batch": batch, "seconds": seconds}
         for name, art in (("fp32", base.artifact), (method, artifact)):
