@@ -203,13 +203,15 @@ def _interleaved(fns: dict[str, Callable], inputs: dict[str, list[np.ndarray]], 
 def _in_subsessions(fns, reload, inputs, settings: LatencySettings, min_calls: int, min_seconds: float,
                     warmup: int, round_stat) -> tuple[dict[str, list[float]], dict]:
     """Rounds in sub-sessions: each a fresh pair of runners (the first uses `fns`), warmed up, then one ABBA pair
-    of rounds of the usual size. At least max(subsessions, rounds / 2) sub-sessions; adaptive stopping adds
+    of rounds. At least max(subsessions, rounds / 2) sub-sessions, whose rounds together take the minimum
+    queries and seconds; adaptive stopping adds
     whole sub-sessions until the interval (subsession_interval) is within the target or the time cap."""
     names = list(fns)
-    rounds = max(2, settings.rounds)
+    minimum = max(settings.subsessions, -(-max(2, settings.rounds) // 2))
+    # min_calls / min_seconds keep their meaning (the minimum per runner, now over all the sub-sessions' rounds)
+    rounds = 2 * minimum
     per_round_calls = max(1, -(-min_calls // rounds))
     per_round_seconds = min_seconds / rounds
-    minimum = max(settings.subsessions, -(-rounds // 2))
     samples = {name: [] for name in names}
     per_round = {name: [] for name in names}
     sub_ratios: list[float] = []
