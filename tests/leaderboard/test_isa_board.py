@@ -40,12 +40,10 @@ def _on_vnni(record: dict, factor: float) -> dict:
     return record
 
 
-@pytest.fixture(scope="module")
-def isa_store(tmp_path_factory) -> dict:
+def build_isa_store(root: Path) -> dict:
     """Published mnist-lenet5/cpu records (x86-avx2), the same on a VNNI machine with the speedups ×3 (so
     every VNNI ratio would out-rank every AVX2 one if they were ranked together), one AVX2 record timed under
     high load with a 95% interval, and three repeats of the int8 configuration on the AVX2 machine."""
-    root = tmp_path_factory.mktemp("isa-store")
     store = RecordStore(root)
     base = _published()
     assert len(base) >= 5
@@ -74,6 +72,11 @@ def isa_store(tmp_path_factory) -> dict:
         record["results"]["speedup_single_stream"] = round(int8["results"]["speedup_single_stream"] * factor, 6)
         ids["repeats"].append(json.loads(store.write(record).read_text())["id"])
     return {"root": root, "ids": ids, "fp32": fp32, "int8": int8, "loaded": loaded}
+
+
+@pytest.fixture(scope="module")
+def isa_store(tmp_path_factory) -> dict:
+    return build_isa_store(tmp_path_factory.mktemp("isa-store"))
 
 
 @pytest.fixture(scope="module")
