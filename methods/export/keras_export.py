@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from suite.artifacts import ExportedArtifact
+from suite.artifacts import ExportedArtifact, input_layout
 
 
 def keras_params(keras_model) -> tuple[int, int]:
@@ -28,7 +28,7 @@ def export_keras_model(keras_model, input_shape: tuple[int, ...], formats: tuple
     artifacts = []
     if "tflite" in formats:
         path = keras_to_tflite(keras_model, workdir / f"{stem}.tflite")
-        artifacts.append(ExportedArtifact("tflite", path, input_layout="NHWC" if len(input_shape) == 3 else "flat",
+        artifacts.append(ExportedArtifact("tflite", path, input_layout=input_layout(input_shape, channels_last=True),
                                           params=total, nonzero_params=nonzero, framework="tensorflow",
                                           info=dict(info or {}), input_dtype=input_dtype))
     others = tuple(f for f in formats if f in ("onnx", "torchscript"))

@@ -25,6 +25,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from suite import rules
+from suite.records.sections import Results, Size, read_results
 from suite.reproduce.verdict import RECORD, Verdict
 
 SPEED_KEYS = ("speedup_single_stream", "speedup_offline")
@@ -60,11 +61,11 @@ def _failure(rerun: dict) -> str:
     return f"failed ({error.get('type')}: {str(error.get('message'))[:160]})"
 
 
-def _accuracy(verdict: Verdict, o: dict, n: dict, tol: Tolerances) -> None:
-    acc_o, acc_n = o.get("accuracy"), n.get("accuracy")
+def _accuracy(verdict: Verdict, o: Results, n: Results, tol: Tolerances) -> None:
+    acc_o, acc_n = o.accuracy, n.accuracy
     if acc_o is None and acc_n is None:
         verdict.context("accuracy_pct", None, None, "%",
-                        note=f"not measured: {o.get('accuracy_null_reason') or 'no accuracy on this track'}")
+                        note=f"not measured: {o.accuracy_null_reason or 'no accuracy on this track'}")
         return
     if acc_o is None or acc_n is None:
         verdict.add("accuracy_pct", False, acc_o, acc_n, "%", f"±{tol.acc_pp:g} pp",
@@ -91,8 +92,8 @@ def _artifact(verdict: Verdict, original: dict, rerun: dict, tol: Tolerances) ->
         verdict.context("artifact_tensors", tensors_o and tensors_o[:12], tensors_n and tensors_n[:12],
                         note="not judged: the original record has no tensor hash (made before it was recorded); "
                              "the size is compared instead")
-    size_o = (original["results"].get("size") or {}).get("artifact_bytes")
-    size_n = (rerun["results"].get("size") or {}).get("artifact_bytes")
+    size_o = (read_results(original).size or Size()).artifact_bytes
+    size_n = (read_results(rerun).size or Size()).artifact_bytes
     if size_o is None or size_n is None:
         verdict.add("artifact_bytes", size_o == size_n, size_o, size_n, "bytes", "exact")
     else:
@@ -102,8 +103,9 @@ def _artifact(verdict: Verdict, original: dict, rerun: dict, tol: Tolerances) ->
 
 def _speed(verdict: Verdict, original: dict, rerun: dict, tol: Tolerances) -> None:
     comparable, isa_o, isa_n = speed_comparable(original, rerun)
+    res_o, res_n = read_results(original), read_results(rerun)
     for key in SPEED_KEYS:
-        e, m = original["results"].get(key), rerun["results"].get(key)
+        e, m = getattr(res_o, key), getattr(res_n, key)
         if not comparable:
             verdict.add(key, None, e, m, "x", f"speed not comparable: {isa_o} vs {isa_n}")
         elif e is None or m is None:
@@ -130,7 +132,7 @@ def record_verdict(original: dict, rerun: dict, tol: Tolerances | None = None) -
     verdict.add("status", ok, "ok", "ok" if ok else _failure(rerun), tolerance="exact")
     if not ok:
         return verdict
-    _accuracy(verdict, original["results"], rerun["results"], tol)
+    _accuracy(verdict, read_results(original), read_results(rerun), tol)
     _artifact(verdict, original, rerun, tol)
     _speed(verdict, original, rerun, tol)
     return verdict

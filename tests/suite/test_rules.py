@@ -55,3 +55,11 @@ def test_users_apply_the_rules_module():
     assert tuple(submit.DEFAULT_TRACKS) == rules.SUBMIT_TRACKS
     text = (REPO / "suite" / "suites.py").read_text()
     assert re.search(r"DEFAULT_SUITE_TRACKS", text)
+
+
+def test_reproduction_tolerances_default_to_the_rules():
+    from suite.reproduce.compare import Tolerances
+
+    assert Tolerances().to_dict() == {"acc_pp": rules.REPRODUCE_ACC_TOL_PP,
+                                      "speedup_rel": rules.REPRODUCE_SPEEDUP_TOL_REL,
+                                      "size_rel": rules.REPRODUCE_SIZE_TOL_REL}
