@@ -376,11 +376,13 @@ EXPORT_COLUMNS = [  # (column, header, decimals or None)
     ("track", "track", None), ("target", "target", None), ("method", "method", None),
     ("params_shown", "params (non-default)", None), ("accuracy_pct", "accuracy (%)", 2),
     ("delta_pp", "delta vs fp32 (pp)", 2), ("speedup", "speedup batch 1 (x)", 2),
-    ("throughput_speedup", "speedup batch 64 (x)", 2), ("size_kb", "size (KB)", 1),
+    ("speedup_ci", "speedup batch 1 95% CI", None), ("throughput_speedup", "speedup batch 64 (x)", 2),
+    ("throughput_speedup_ci", "speedup batch 64 95% CI", None), ("repeats", "repeats on this machine", None),
+    ("high_load", "timed under high load", None), ("size_kb", "size (KB)", 1),
     ("gzip_compression_ratio", "gzip compression (x)", 2), ("peak_mem_mb", "peak memory (MB)", 1),
     ("precision", "precision", None), ("sparsity_kind", "sparsity", None), ("p50_ms", "p50 latency (ms)", 4),
     ("reproductions", "passing reproductions", None), ("family", "family", None), ("framework", "framework", None),
-    ("hardware", "hardware", None), ("submitter", "submitter", None), ("date", "date (UTC)", None),
+    ("hardware", "hardware", None), ("isa_class", "ISA class", None), ("submitter", "submitter", None), ("date", "date (UTC)", None),
     ("id", "record id", None), ("link", "link", None),
 ]
 

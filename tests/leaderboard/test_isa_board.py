@@ -189,3 +189,16 @@ def test_entry_shows_interval_isa_and_load(app, isa_store):
     assert "95% interval [" in (speedup.help or "")
     assert any("Timed under high load" in _unescape(w.value) for w in at.warning)
     assert any("ISA class x86-avx2" in _unescape(c.value) for c in at.caption)
+
+
+def test_export_carries_interval_isa_class_and_load(frame, isa_store):
+    import csv
+    import io
+
+    rows, _ = data.board_rows(frame, data.Filters(min_relative_accuracy=0))
+    table = list(csv.DictReader(io.StringIO(data.export_csv(rows, "http://board.example/"))))
+    loaded = next(r for r in table if r["record id"] == isa_store["ids"]["loaded"])
+    assert re.fullmatch(r"\[.+, .+\]", loaded["speedup batch 1 95% CI"]) and loaded["timed under high load"] == "True"
+    assert {r["ISA class"] for r in table} == {"x86-avx2", VNNI}
+    classes = [r["ISA class"] for r in table]
+    assert classes == sorted(classes)  # the board's order: ranked within each ISA class
