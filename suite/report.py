@@ -1,6 +1,8 @@
 """Plain-text summary tables of records (the end of `slimbench run --suite`)."""
 from __future__ import annotations
 
+from suite.records.sections import Latency, Memory, Size, read_results
+
 
 def _fmt(value, spec: str, missing: str = "-") -> str:
     return missing if value is None else format(value, spec)
@@ -15,27 +17,24 @@ def speedup_text(value, ci=None) -> str:
 
 
 def timed_under_load(record: dict) -> bool:
-    return bool((((record.get("results") or {}).get("timing") or {}).get("load") or {}).get("high"))
+    return read_results(record).timed_under_high_load
 
 
 def record_row(record: dict) -> dict:
-    cfg, res = record["config"], record.get("results") or {}
-    lat = res.get("latency_single_stream") or {}
-    mem = res.get("memory") or {}
-    size = res.get("size") or {}
+    cfg, res = record["config"], read_results(record)
+    lat, mem, size = res.latency_single_stream or Latency(), res.memory or Memory(), res.size or Size()
     no_accuracy = "—" if is_speed_record(record) else "-"  # speed tracks: no accuracy by design
+    loaded = "*" if res.timed_under_high_load else ""
     return {
         "track": cfg["track"], "method": cfg["method"], "target": cfg["target"], "status": record["status"],
-        "acc%": _fmt(res.get("accuracy") and res["accuracy"] * 100, ".2f", no_accuracy),
-        "Δpp": _fmt(res.get("accuracy_delta_pp"), "+.2f", no_accuracy),
-        "p50 ms": _fmt(lat.get("p50_ms"), ".4f"),
-        "speedup": speedup_text(res.get("speedup_single_stream"), res.get("speedup_single_stream_ci"))
-        + ("*" if timed_under_load(record) else ""),
-        "b64 speedup": speedup_text(res.get("speedup_offline"), res.get("speedup_offline_ci"))
-        + ("*" if timed_under_load(record) else ""),
-        "size KB": _fmt(size.get("artifact_bytes") and size["artifact_bytes"] / 1024, ".1f"),
-        "gzip KB": _fmt(size.get("gzip_bytes") and size["gzip_bytes"] / 1024, ".1f"),
-        "peak MB": _fmt(mem.get("net_peak_rss_bytes") and mem["net_peak_rss_bytes"] / 2**20, ".1f"),
+        "acc%": _fmt(None if res.accuracy is None else res.accuracy * 100, ".2f", no_accuracy),
+        "Δpp": _fmt(res.accuracy_delta_pp, "+.2f", no_accuracy),
+        "p50 ms": _fmt(lat.p50_ms, ".4f"),
+        "speedup": speedup_text(res.speedup_single_stream, res.speedup_single_stream_ci) + loaded,
+        "b64 speedup": speedup_text(res.speedup_offline, res.speedup_offline_ci) + loaded,
+        "size KB": _fmt(size.kb, ".1f"),
+        "gzip KB": _fmt(size.gzip_kb, ".1f"),
+        "peak MB": _fmt(mem.net_peak_mb, ".1f"),
         "id": record["id"],
         "error": (record.get("error") or {}).get("message", "")[:80],
     }

@@ -61,3 +61,18 @@ def test_a_section_built_in_code_writes_the_harness_layout():
 def test_high_load_is_read_from_the_timing():
     res = Results.from_dict({"timing": {"load": {"high": True, "max_interference": 0.6, "threshold": 0.25}}})
     assert res.timed_under_high_load and res.load["max_interference"] == 0.6
+
+
+def test_the_cli_table_reads_the_typed_sections():
+    """suite/report.py's row (the end of `slimbench run`) shows the record's numbers, `*` when timed under load."""
+    from suite.report import record_row
+
+    record = next(json.loads(p.read_text()) for p in PUBLISHED
+                  if (json.loads(p.read_text()).get("results") or {}).get("memory"))
+    raw, row = record["results"], record_row(record)
+    assert row["acc%"] == f"{raw['accuracy'] * 100:.2f}" and row["p50 ms"] == f"{raw['latency_single_stream']['p50_ms']:.4f}"
+    assert row["size KB"] == f"{raw['size']['artifact_bytes'] / 1024:.1f}"
+    assert row["peak MB"] == f"{raw['memory']['net_peak_rss_bytes'] / 2**20:.1f}"
+    loaded = json.loads(json.dumps(record))
+    loaded["results"]["timing"] = {"load": {"high": True}}
+    assert record_row(loaded)["speedup"].endswith("*") and not row["speedup"].endswith("*")
