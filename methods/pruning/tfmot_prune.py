@@ -114,4 +114,5 @@ class TfmotPrune(Method):
             "speedup_note": SPEEDUP_NOTE_UNSTRUCTURED,
         }
         # export_keras: the TFLite flatbuffer, and in a chain the stripped Keras model is handed to the next stage
-        return context.export_keras(stripped, "tfmot-prune", info, params=(params, nonzero))
+        artifacts = context.export_keras(stripped, "tfmot-prune", info, params=(params, nonzero))
+        return artifacts[0] if len(artifacts) == 1 else artifacts
