@@ -629,14 +629,15 @@ def speed_view(df, filters: data.Filters, filter_pairs, compact: bool) -> None:
     else:
         actions(rows)
         _isa_note(rows)
-        classes = rows.assign(isa_class=rows["isa_class"].fillna("")).groupby(["track", "target"])["isa_class"].nunique()
-        for (track, target, isa), group in rows.assign(isa_class=rows["isa_class"].fillna("")).groupby(
-                ["track", "target", "isa_class"], sort=True):
+        rows = rows.assign(isa_class=rows["isa_class"].fillna(""))
+        classes = rows.groupby(["track", "target"])["isa_class"].nunique()
+        for (track, target, isa), group in rows.groupby(["track", "target", "isa_class"], sort=True):
             split = classes[(track, target)] > 1
             runtimes = ", ".join(sorted(set(group["runtime"]) - {""}))
             st.subheader(f"{plain(track)} · {plain(target)}" + (f" · {plain(isa)}" if split else ""))
             st.caption(f"runtime: {plain(runtimes or 'unknown')} · ISA class {plain(isa or 'unknown')} · "
-                       f"{len(group)} entr{'y' if len(group) == 1 else 'ies'}" + _load_caption(int(group["high_load"].sum())))
+                       f"{len(group)} entr{'y' if len(group) == 1 else 'ies'}"
+                       + _load_caption(int(group["high_load"].sum())))
             table, columns = _table(group, filter_pairs, compact, flat=False, limit=BOARD_TOP, speed=True)
             selectable_table(shown_table(table, columns), key=f"speed_{track}_{target}" + (f"_{isa}" if split else ""))
         speed_plot(rows)
@@ -773,8 +774,8 @@ def entry_view(df, filters: data.Filters, filter_pairs) -> None:
         st.caption(f"offline batch {_fmt(row['throughput_batch'], '.0f')}: {_fmt(row['throughput'], ',.0f')} "
                    f"samples/s ({_fmt(row['throughput_speedup'], '.2f', '×')} fp32"
                    + (f" {plain(row['throughput_speedup_ci'])}" if row.get("throughput_speedup_ci") else "")
-                   + f") · measured on {plain(row['hardware'])}, ISA class {plain(row.get('isa_class') or 'unknown')}, "
-                   f"{plain(row['runtime'])}")
+                   + f") · measured on {plain(row['hardware'])}, "
+                   f"ISA class {plain(row.get('isa_class') or 'unknown')}, {plain(row['runtime'])}")
         if row.get("speedup_ci"):
             st.caption(f"speedup 95% intervals: batch 1 {plain(row['speedup_ci'])}"
                        + (f", batch {_fmt(row['throughput_batch'], '.0f')} {plain(row['throughput_speedup_ci'])}"

@@ -382,7 +382,8 @@ EXPORT_COLUMNS = [  # (column, header, decimals or None)
     ("gzip_compression_ratio", "gzip compression (x)", 2), ("peak_mem_mb", "peak memory (MB)", 1),
     ("precision", "precision", None), ("sparsity_kind", "sparsity", None), ("p50_ms", "p50 latency (ms)", 4),
     ("reproductions", "passing reproductions", None), ("family", "family", None), ("framework", "framework", None),
-    ("hardware", "hardware", None), ("isa_class", "ISA class", None), ("submitter", "submitter", None), ("date", "date (UTC)", None),
+    ("hardware", "hardware", None), ("isa_class", "ISA class", None), ("submitter", "submitter", None),
+    ("date", "date (UTC)", None),
     ("id", "record id", None), ("link", "link", None),
 ]
 
