@@ -202,3 +202,17 @@ def test_export_carries_interval_isa_class_and_load(frame, isa_store):
     assert {r["ISA class"] for r in table} == {"x86-avx2", VNNI}
     classes = [r["ISA class"] for r in table]
     assert classes == sorted(classes)  # the board's order: ranked within each ISA class
+
+
+def test_plot_hover_shows_the_speedup_interval(frame, isa_store):
+    from leaderboard import pareto
+
+    rows, _ = data.board_rows(frame, data.Filters(min_relative_accuracy=0, isa_classes=["x86-avx2"]))
+    fig, plotted = pareto.figure(rows, "size")
+    assert isa_store["ids"]["loaded"] in set(plotted["id"])
+    hovers = {str(point[7]): str(point[8]) for trace in fig.data if trace.customdata is not None
+              for point in trace.customdata}
+    assert re.fullmatch(r" \[\d+\.\d\d, \d+\.\d\d\]", hovers[isa_store["ids"]["loaded"]])
+    assert all("%{customdata[8]}" in t.hovertemplate for t in fig.data if t.customdata is not None)
+    speed_fig, _ = pareto.speed_figure(rows, "size")
+    assert all("%{customdata[7]}" in t.hovertemplate for t in speed_fig.data if t.customdata is not None)
