@@ -59,30 +59,50 @@ def find_originals(ref: str, store_root: Path, scratch: Path) -> list[Original]:
     raise RecordError(f"{ref!r} is neither a bundle/record path nor a record id: " + "; ".join(errors))
 
 
+def stage_source_sha256s(cfg: dict) -> dict[int, str]:
+    """{1-based stage: source sha256} of a record's submitted stages: a chain's `method_stages`, or the single
+    method's `method_source_sha256`."""
+    shas = {int(entry["stage"]): entry["source_sha256"] for entry in cfg.get("method_stages") or []
+            if isinstance(entry, dict) and entry.get("source_sha256") and entry.get("stage")}
+    if not shas and cfg.get("method_source_sha256"):
+        shas[1] = cfg["method_source_sha256"]
+    return shas
+
+
 def rerun_spec(original: Original) -> str:
-    """The method spec to run here: built-ins by name; a file by a source with the recorded sha256."""
+    """The method spec to run here, stage by stage (a chain may hold several submitted stages): built-ins by
+    name; an entry point as installed, if its source has the recorded sha256; a file by a source with the
+    recorded sha256 (in the bundle, in a store's method-sources/, or at the recorded path)."""
+    from suite.methodspec import ENTRY_POINT, MethodSpec
     from suite.paths import REPO_ROOT
     from suite.submission.sources import find_source
 
     cfg = original.record["config"]
-    spec, sha = cfg["method"], cfg.get("method_source_sha256")
-    if ".py:" not in spec:
-        if sha:
-            from suite.submission.proxy import entry_point_source_sha256
-            found = entry_point_source_sha256(spec)
-            if found != sha:
-                raise SlimBenchError(f"method {spec!r}: the installed entry point's source sha256 is {found}, the "
-                                     f"record was made with {sha}; install the submitted version")
-        return spec
-    file_part, _, class_name = spec.rpartition(":")
-    if not sha:
-        raise SlimBenchError(f"record {original.record['id']} names file method {spec!r} without its source sha256")
-    candidates = [*original.source_files, Path(file_part), REPO_ROOT / file_part]
-    path = find_source(sha, Path(file_part).name, original.source_roots, candidates)
-    if path is None:
-        raise SlimBenchError(f"the source of {spec!r} with sha256 {sha} is not in the bundle, in "
-                             f"<store>/method-sources/ or at {file_part}; ingest the submission's bundle or pass it")
-    return f"{path.resolve()}:{class_name}"
+    spec = MethodSpec.parse(cfg["method"])
+    shas = stage_source_sha256s(cfg)
+    stages = []
+    for index, stage in enumerate(spec.stages, 1):
+        sha = shas.get(index)
+        if not stage.submitted:
+            stages.append(stage)
+        elif stage.kind == ENTRY_POINT:
+            found = stage.source_sha256()
+            if sha and found != sha:
+                raise SlimBenchError(f"method {stage.text!r}: the installed entry point's source sha256 is {found}, "
+                                     f"the record was made with {sha}; install the submitted version")
+            stages.append(stage)
+        else:
+            if not sha:
+                raise SlimBenchError(f"record {original.record['id']} names file method {stage.text!r} without its "
+                                     "source sha256")
+            candidates = [*original.source_files, stage.path, REPO_ROOT / stage.path]
+            path = find_source(sha, stage.path.name, original.source_roots, candidates)
+            if path is None:
+                raise SlimBenchError(f"the source of {stage.text!r} with sha256 {sha} is not in the bundle, in "
+                                     f"<store>/method-sources/ or at {stage.path}; ingest the submission's bundle "
+                                     "or pass it")
+            stages.append(stage.with_path(path.resolve()))
+    return spec.with_stages(stages).text
 
 
 def reproduce_one(original: Original, store_root: Path, tol: Tolerances, workdir: Path,
@@ -112,6 +132,8 @@ def reproduce_one(original: Original, store_root: Path, tol: Tolerances, workdir
     # Same configuration key as the original (the leaderboard pairs them): spec and command as recorded.
     reproduction["config"] = {**reproduction["config"], "method": cfg["method"], "command": cfg.get("command", ""),
                               "method_source_sha256": cfg.get("method_source_sha256")}
+    if cfg.get("method_stages"):  # a chain's submitted stages and their sources, as recorded
+        reproduction["config"]["method_stages"] = cfg["method_stages"]
     path = RecordStore(store_root).write(reproduction)
     written = json.loads(path.read_text())
     verdict.records.append(written["id"])

@@ -127,7 +127,7 @@ def _num(value: Any, unit: str) -> str:
     if unit == "pp":
         return f"{value:+.2f} pp"
     if unit == "x":
-        return f"{value:.1f}x" if abs(value) >= 2 else f"{value:.3f}x"
+        return f"{value:.2f}x"
     if unit == "%":
         return f"{value:.2f}%"
     return f"{value:g}{(' ' + unit) if unit else ''}"

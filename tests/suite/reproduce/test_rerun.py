@@ -200,3 +200,30 @@ def test_mnist_lenet5_fp32_record_reproduces(tmp_path, monkeypatch):
     checks = {c.name: c for c in verdict.checks}
     assert checks["accuracy_pct"].measured == checks["accuracy_pct"].expected
     assert checks["artifact_tensors"].passed
+
+
+def test_a_chain_with_a_submitted_stage_reproduces(tmp_path, monkeypatch, capsys):
+    """Issue 19: a chain holding a submitted file stage is re-run from its record: the stage's source is found
+    by the sha256 the record carries for it (config.method_stages), wherever the file now is."""
+    from suite import paths
+    from suite.paths import REPO_ROOT
+    from suite.submission.launcher import isolated
+
+    source = tmp_path / "elsewhere" / "neuron_prune.py"
+    source.parent.mkdir()
+    source.write_bytes((REPO_ROOT / "examples" / "submission" / "neuron_prune.py").read_bytes())
+    published = tmp_path / "published"
+    session = Session(published, settings=QUICK, workdir=tmp_path / "w", measure_memory=False, applier=isolated())
+    original = session.run(RunSpec("digits-mlp", f"{source}:NeuronPrune+ort-int8-dynamic", "cpu"))
+    assert original["status"] == "ok", original.get("error")
+    stages = original["config"]["method_stages"]
+    assert stages[0]["source_sha256"] and "/" not in original["config"]["method"]
+    source.unlink()  # the re-run must find the source by its sha256, not by the path it was run from
+    (tmp_path / "store" / "method-sources" / stages[0]["source_sha256"]).mkdir(parents=True)
+    (tmp_path / "store" / "method-sources" / stages[0]["source_sha256"] / "neuron_prune.py").write_bytes(
+        (REPO_ROOT / "examples" / "submission" / "neuron_prune.py").read_bytes())
+    monkeypatch.setattr(paths, "PUBLISHED_RESULTS", published)
+    # (speed ratios of quick timings on a busy test machine are noise: --speed-tol wide; this test is about sources)
+    code = main(["reproduce", original["id"], "--store", str(tmp_path / "store"), "--speed-tol", "100"])
+    out = capsys.readouterr().out
+    assert code == 0 and "VERDICT: PASS" in out, out
