@@ -143,6 +143,8 @@ class Track:
 class ReferenceModel:
     """What a method receives: the reference weights in each framework, plus track metadata (never data)."""
     track: Track
+    # The framework the weights come in (a chain's later stages get a ChainedModel whose framework may be "keras")
+    framework: ClassVar[str] = "torch"
     _torch_cache: Any = field(default=None, repr=False)
 
     @property

@@ -54,7 +54,7 @@ def test_chained_keras_model_reaches_a_torch_stage_and_back():
     kernel[0][:, :5] = 0.0  # the first Dense (after Flatten): zero five output neurons' weights
     keras_model.layers[1].set_weights(kernel)
     view = ChainedModel(reference, keras_model, "test")
-    assert view.framework == "keras"
+    assert view.framework == "keras" and reference.framework == "torch"
     torch_net = view.torch()
     assert np.count_nonzero(torch_net[1].weight.detach().numpy()[:5, :]) == 0
     copy = view.keras()
