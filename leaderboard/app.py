@@ -941,10 +941,12 @@ COMPARE_FIELDS = [
     ("framework", "framework"), ("params", "params_text"), ("precision", "precision"),
     ("sparsity", "sparsity_kind"), ("seed", "seed"), ("status", "status"),
     ("accuracy %", "accuracy_pct"), ("Δ vs fp32 (pp)", "delta_pp"), ("speedup ×", "speedup"),
+    ("speedup 95% CI", "speedup_ci"),
     ("p50 ms", "p50_ms"), ("p99 ms", "p99_ms"), ("offline samples/s", "throughput"),
     ("b64 speedup ×", "throughput_speedup"), ("size KB", "size_kb"), ("gzip KB", "gzip_kb"),
     ("compression ×", "compression_ratio"), ("parameters", "params_count"), ("nonzero params", "nonzero_params"),
-    ("peak MB", "peak_mem_mb"), ("hardware", "hardware"), ("runtime", "runtime"), ("submitter", "submitter"),
+    ("peak MB", "peak_mem_mb"), ("hardware", "hardware"), ("ISA class", "isa_class"),
+    ("runtime", "runtime"), ("submitter", "submitter"),
     ("passing reproductions", "reproductions"), ("failed reproductions", "failed_reproductions"),
     ("date", "date"), ("commit", "commit"), ("command", "command"), ("error", "error_message"),
 ]
@@ -1015,6 +1017,9 @@ def compare_view(df, filters: data.Filters, filter_pairs) -> None:
     st.caption("Highlighted: fields that differ. Ratio columns: each entry's value divided by the first entry's.")
     if by_id.loc[chosen, "hardware"].nunique() > 1:
         st.caption("Entries measured on different machines: compare speedups, not absolute latency.")
+    if by_id.loc[chosen, "isa_class"].nunique() > 1:
+        st.warning(f"Entries from {by_id.loc[chosen, 'isa_class'].nunique()} ISA classes: their speedup ratios are "
+                   f"not comparable as equals. {ISA_NOTE.split('. ')[0]}.")
 
 
 def _cell(value) -> str:

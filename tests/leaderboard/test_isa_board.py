@@ -216,3 +216,14 @@ def test_plot_hover_shows_the_speedup_interval(frame, isa_store):
     assert all("%{customdata[8]}" in t.hovertemplate for t in fig.data if t.customdata is not None)
     speed_fig, _ = pareto.speed_figure(rows, "size")
     assert all("%{customdata[7]}" in t.hovertemplate for t in speed_fig.data if t.customdata is not None)
+
+
+def test_compare_warns_when_entries_come_from_different_isa_classes(app, isa_store):
+    avx2, vnni = isa_store["ids"]["avx2"][0], isa_store["ids"]["vnni"][0]
+    at = app(published=isa_store["root"], view="compare", ids=[avx2, vnni], min_acc="0")
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("2 ISA classes" in _unescape(w.value) for w in at.warning)
+    table = next(d.value for d in at.dataframe if "differs" in d.value.columns)
+    assert bool(table.loc["ISA class", "differs"]) and "speedup 95% CI" in table.index
+    same = app(published=isa_store["root"], view="compare", ids=isa_store["ids"]["avx2"][:2], min_acc="0")
+    assert not any("ISA classes" in _unescape(w.value) for w in same.warning)
