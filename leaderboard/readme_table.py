@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from leaderboard.data import is_reproduction, params_text, reference_is_current
+from suite.methodspec import MethodSpec
 from suite.paths import REPO_ROOT
 from suite.records.sections import Memory, Size, read_results
 from suite.records.store import RecordStore
@@ -31,7 +32,7 @@ def non_default_params(method: str, params: dict | None) -> dict:
     from methods import METHODS
 
     params = params or {}
-    if "+" in method or method not in METHODS.names():
+    if MethodSpec.parse(method, entry_names=frozenset()).is_chain or method not in METHODS.names():
         return params
     cls = METHODS.get(method)
     defaults = dataclasses.asdict(cls.Config())

@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "suite.commands.listing",
     "suite.commands.run",
     "suite.commands.show",
+    "suite.commands.describe",
     "suite.commands.bench",
     "suite.commands.train",
     "suite.commands.leaderboard",
@@ -44,6 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("slimbench: interrupted (records already written are intact)", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `slimbench show ID | head`: the reader left; exit quietly
+        _silence_stdout()
+        return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not report the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any, Callable, Generic, Iterator, TypeVar
 from suite.errors import SlimBenchError, UnknownNameError
 
 T = TypeVar("T")
+_REFUSE = object()
 
 
 class Registry(Generic[T]):
@@ -97,11 +98,15 @@ class Registry(Generic[T]):
     def _base_name(self) -> str:
         return f"{self.base.__name__} subclass" if self.base is not None else "attribute"
 
-    def get(self, name: str) -> T:
+    def get(self, name: str, default: Any = _REFUSE) -> T:
+        """The entry `name`; an unknown name raises UnknownNameError (valid and close names) unless a default
+        is given (as dict.get)."""
         self._ensure_loaded()
         try:
             return self._entries[name]
         except KeyError:
+            if default is not _REFUSE:
+                return default
             raise UnknownNameError(self.kind, name, list(self._entries)) from None
 
     def names(self) -> list[str]:
@@ -123,3 +128,14 @@ class Registry(Generic[T]):
     def __len__(self) -> int:
         self._ensure_loaded()
         return len(self._entries)
+
+    # mapping access by name (tests swap an entry with monkeypatch.setitem)
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)
+
+    def __setitem__(self, name: str, obj: T) -> None:
+        self.check_base(obj, f"{self.kind} {name!r}")
+        self._entries[name] = obj
+
+    def __delitem__(self, name: str) -> None:
+        del self._entries[name]

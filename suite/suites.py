@@ -4,15 +4,15 @@ from __future__ import annotations
 from typing import Callable
 
 from suite.harness import RunSpec
+from suite.registry import Registry
 
-SUITES: dict[str, Callable[[], list[RunSpec]]] = {}
+SUITES: Registry[Callable[[], list[RunSpec]]] = Registry("suite")  # name -> fn() -> [RunSpec]
 
 
 def register_suite(name: str, description: str):
     def deco(fn):
         fn.description = description
-        SUITES[name] = fn
-        return fn
+        return SUITES.register(fn, name)
     return deco
 
 
@@ -95,7 +95,4 @@ def distillation_suite() -> list[RunSpec]:
 
 
 def get_suite(name: str) -> list[RunSpec]:
-    from suite.errors import UnknownNameError
-    if name not in SUITES:
-        raise UnknownNameError("suite", name, list(SUITES))
-    return SUITES[name]()
+    return SUITES.get(name)()  # an unknown name lists the suites (and the close ones)

@@ -52,6 +52,13 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
+def check_config(session, spec) -> None:
+    """Refuse an unknown or ill-typed --param (the error lists the valid names) before any run starts: the
+    method is configured once here (a submitted one in its sandbox), nothing is recorded."""
+    _, method_cls, _ = session.resolve(spec)
+    session.applier.configure(method_cls, spec)
+
+
 def make_session(args):
     from suite.executors.plan import KeyedSession
     from suite.measure.latency import QUICK, LatencySettings
@@ -104,10 +111,11 @@ def run(args) -> int:
                                          ("--target", args.target)) if not value]
     if missing:
         raise ConfigError(f"missing {', '.join(missing)} (or use --suite NAME)")
+    spec = RunSpec(args.track, args.method, args.target, args.seed, parse_params(args.param))
+    check_config(session, spec)
     if args.repeat != 1:
         from suite.repeat import run_repeats
         return run_repeats(args)
-    spec = RunSpec(args.track, args.method, args.target, args.seed, parse_params(args.param))
     record = session.run(spec)
     print(format_table([record]))
     print(f"\n{SPEEDUP_LEGEND}\nrecord: {session.store.root / (record['id'] + '.json')}")

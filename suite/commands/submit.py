@@ -7,7 +7,8 @@ from pathlib import Path
 
 def register(sub):
     p = sub.add_parser("submit", help="run a submitted method on the closed-division matrix and write a bundle")
-    p.add_argument("method", help="path/to/file.py:ClassName or an installed entry point (group slimbench.methods)")
+    p.add_argument("method", help="path/to/file.py:ClassName, an installed entry point, or a chain with such a "
+                                  "stage (a+path/to/file.py:Class+b)")
     p.add_argument("--tracks", nargs="+", default=None,
                    help="default: digits-mlp and the MNIST tracks whose data is available")
     p.add_argument("--targets", nargs="+", default=None, help="default: cpu edge cpu-torch (those available)")
@@ -55,5 +56,7 @@ def run(args) -> int:
 
 
 def _slug(spec: str) -> str:
-    name = spec.rpartition(":")[2] if ".py:" in spec else spec
+    from suite.methodspec import FILE, MethodSpec
+
+    name = "+".join(s.class_name if s.kind == FILE else s.text for s in MethodSpec.parse(spec).stages)
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name) or "method"

@@ -19,6 +19,7 @@ from typing import Callable
 
 from suite.errors import SlimBenchError, UnknownNameError
 from suite.paths import REPO_ROOT
+from suite.registry import Registry
 
 CARDS_DIR = REPO_ROOT / "reproductions"
 CARD_KEYS = ("name", "title", "citation", "table", "setup", "expected", "tolerance")
@@ -26,17 +27,14 @@ CARD_KEYS = ("name", "title", "citation", "table", "setup", "expected", "toleran
 # Modules whose import registers runners (kept lazy: `slimbench list` must not import torch).
 RUNNER_MODULES = ["suite.reproduce.han2015", "suite.reproduce.hinton2015", "suite.reproduce.mlperf_tiny"]
 
-PAPERS: dict[str, Callable] = {}
+PAPERS: Registry[Callable] = Registry("paper")  # card name -> runner(card, ctx) -> Verdict
 _loaded = False
 
 
 def register_paper(name: str):
     """Decorator: register `fn(card, ctx) -> Verdict` as the runner of card `name`."""
     def deco(fn):
-        if name in PAPERS and PAPERS[name] is not fn:
-            raise ValueError(f"paper {name!r} registered twice ({PAPERS[name].__module__}, {fn.__module__})")
-        PAPERS[name] = fn
-        return fn
+        return PAPERS.register(fn, name)  # a second runner under one name is refused
     return deco
 
 
@@ -68,7 +66,7 @@ def card_names() -> list[str]:
 def paper_names() -> list[str]:
     """Papers that have both a card and a runner."""
     load_runners()
-    return sorted(set(card_names()) & set(PAPERS))
+    return sorted(set(card_names()) & set(PAPERS.names()))
 
 
 def load_card(name: str) -> dict:

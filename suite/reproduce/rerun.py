@@ -44,10 +44,13 @@ def find_originals(ref: str, store_root: Path, scratch: Path) -> list[Original]:
         from suite.submission.ingest import validate_bundle
 
         plan = validate_bundle(load_bundle(path), min_relative_accuracy=0.0)  # integrity; the re-run judges numbers
-        source = scratch / "bundle-source" / Path(plan.source_name).name
-        source.parent.mkdir(parents=True, exist_ok=True)
-        source.write_bytes(plan.source)
-        return [Original(r, [store_root, _published_root()], [source]) for r in plan.records]
+        files = []
+        for i, (name, data) in enumerate(plan.sources):  # every submitted source (a chain: one per stage)
+            source = scratch / "bundle-source" / str(i) / Path(name).name
+            source.parent.mkdir(parents=True, exist_ok=True)
+            source.write_bytes(data)
+            files.append(source)
+        return [Original(r, [store_root, _published_root()], files) for r in plan.records]
     errors = []
     for root in (store_root, _published_root()):
         try:

@@ -1,9 +1,11 @@
 """Submission bundles: a directory or .tar.gz holding
 
-    manifest.json        kind, version, method (spec, class, source file, sha256), tracks, targets, seed,
+    manifest.json        kind, version, method (spec, class, source file, sha256; a chain: spec and `stages`,
+                         one such entry per submitted stage with its position), tracks, targets, seed,
                          record ids, and the sha256 of every other file in the bundle
-    method/<file>.py     the method's source (for an entry point: the module file its class lives in)
-    method/SHA256        "<sha256>  <file>" (sha256sum format)
+    method/<file>.py     the method's source (for an entry point: the module file its class lives in);
+                         a chain's submitted stages: method/stage<N>_<file>.py
+    method/SHA256        "<sha256>  <file>" lines (sha256sum format)
     records/<id>.json    one schema-valid record per run
     environment.json     provenance (code, CPU, OS, tracked packages) + every installed distribution
 
@@ -51,19 +53,28 @@ def environment() -> dict:
     return {"provenance": provenance.collect(), "distributions": dict(sorted(dists.items(), key=lambda kv: kv[0].lower()))}
 
 
-def write_bundle(out: Path, records: list[dict], method: dict, source_name: str, source: bytes,
+def write_bundle(out: Path, records: list[dict], method: dict, sources: list[tuple[str, bytes, dict]],
                  tracks: list[str], targets: list[str], seed: int) -> Path:
-    """Write a bundle directory (or .tar.gz when `out` ends so). `method`: spec, class, entry_point."""
+    """Write a bundle directory (or .tar.gz when `out` ends so). `method`: spec, class, entry_point (a chain: spec
+    and `stages`, one entry per submitted stage); `sources`: (file name, bytes, stage entry) of each submitted
+    method source, stored under method/ (a chain's as method/stage<N>_<file>)."""
     files: dict[str, bytes] = {}
-    digest = sha256_bytes(source)
-    files[f"method/{source_name}"] = source
-    files["method/SHA256"] = f"{digest}  {source_name}\n".encode()
+    chain = "stages" in method
+    entries, sums = [], []
+    for name, data, entry in sources:
+        file_name = f"stage{entry['stage']}_{name}" if chain else name
+        digest = sha256_bytes(data)
+        files[f"method/{file_name}"] = data
+        sums.append(f"{digest}  {file_name}\n")
+        entries.append({**entry, "source": f"method/{file_name}", "sha256": digest})
+    files["method/SHA256"] = "".join(sums).encode()
+    method = {**method, "stages": entries} if chain else {**method, **{k: entries[0][k] for k in ("source", "sha256")}}
     for record in records:
         files[f"records/{record['id']}.json"] = (json.dumps(record, indent=2, sort_keys=True) + "\n").encode()
     files["environment.json"] = (json.dumps(environment(), indent=2, sort_keys=True) + "\n").encode()
     manifest = {
         "kind": KIND, "version": VERSION, "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "method": {**method, "source": f"method/{source_name}", "sha256": digest},
+        "method": method,
         "tracks": list(tracks), "targets": list(targets), "seed": seed,
         "records": [r["id"] for r in records],
         "files": {name: sha256_bytes(data) for name, data in sorted(files.items())},
@@ -133,6 +144,22 @@ class Bundle:
     def method_source(self) -> tuple[str, bytes]:
         name = self.manifest["method"]["source"]
         if name not in self.files:
+            raise BundleError(f"{self.origin}: the method source {name} listed in the manifest is missing")
+        return name, self.files[name]
+
+    def stage_entries(self) -> list[dict]:
+        """The manifest's submitted-source entries: the method itself, or each submitted stage of a chain."""
+        method = self.manifest.get("method") or {}
+        stages = method.get("stages")
+        if stages is None:
+            return [{**method, "stage": None}]
+        if not isinstance(stages, list) or not all(isinstance(e, dict) for e in stages):
+            raise BundleError(f"{self.origin}: {MANIFEST}'s method.stages is not a list of objects")
+        return stages
+
+    def source_of(self, entry: dict) -> tuple[str, bytes]:
+        name = entry.get("source")
+        if not isinstance(name, str) or name not in self.files:
             raise BundleError(f"{self.origin}: the method source {name} listed in the manifest is missing")
         return name, self.files[name]
 

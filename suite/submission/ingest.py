@@ -43,16 +43,43 @@ def builtin_method_names() -> set[str]:
     return set(METHODS.names())
 
 
-def check_method_name(spec) -> list[str]:
-    """A submitted method may not take a built-in's name; an entry point is namespaced `owner/name`."""
+def check_method_name(spec, stage_entries: list[dict] | None = None) -> list[str]:
+    """A submitted method may not take a built-in's name; an entry point is namespaced `owner/name`. In a chain,
+    the stages the bundle holds a source for are checked so; every other stage must be a built-in."""
+    from suite.methodspec import FILE, MethodSpec
+
     if not isinstance(spec, str) or not spec:
         return [f"method spec {spec!r} is not a name"]
+    try:
+        parsed = MethodSpec.parse(spec, entry_names=frozenset())  # the syntax only; nothing is looked up
+    except SlimBenchError as exc:
+        return [f"method spec {spec!r}: {exc}"]
+    builtins = builtin_method_names()
+
+    def submitted_problem(stage) -> str | None:
+        if stage.text in builtins:
+            return (f"method {stage.text!r} takes the name of a built-in method; a submitted method is named "
+                    "`owner/name` (an entry point) or `path/to/file.py:Class`")
+        if stage.kind != FILE and not NAMESPACED.match(stage.text):
+            return f"method {stage.text!r} is not namespaced: name a submitted entry point `owner/name`"
+        return None
+
+    if not parsed.is_chain:
+        problem = submitted_problem(parsed.single)
+        return [problem] if problem else []
+    held = {e.get("stage") for e in stage_entries or []}
     problems = []
-    if spec.strip() in builtin_method_names():
-        problems.append(f"method {spec!r} takes the name of a built-in method; a submitted method is named "
-                        "`owner/name` (an entry point) or `path/to/file.py:Class`")
-    elif ".py:" not in spec and not NAMESPACED.match(spec):
-        problems.append(f"method {spec!r} is not namespaced: name a submitted entry point `owner/name`")
+    if not held:
+        problems.append(f"chain {spec!r}: the bundle holds no submitted stage's source")
+    for i, stage in enumerate(parsed.stages):
+        if i + 1 in held:
+            problem = submitted_problem(stage)
+        elif stage.kind == FILE or stage.text not in builtins:
+            problem = f"chain stage {i + 1} {stage.text!r} is neither a built-in method nor a source in this bundle"
+        else:
+            problem = None
+        if problem:
+            problems.append(problem)
     return problems
 
 
@@ -60,8 +87,9 @@ def check_method_name(spec) -> list[str]:
 class IngestPlan:
     bundle: Bundle
     records: list[dict] = field(default_factory=list)
-    source_name: str = ""
+    source_name: str = ""             # the (first) submitted source
     source: bytes = b""
+    sources: list = field(default_factory=list)   # (file name, bytes) of every submitted source (a chain: each stage)
 
 
 def validate_bundle(bundle: Bundle, min_relative_accuracy: float = MIN_RELATIVE_ACCURACY,
@@ -86,13 +114,21 @@ def validate_bundle(bundle: Bundle, min_relative_accuracy: float = MIN_RELATIVE_
 
     method = manifest.get("method") or {}
     spec, source_sha = method.get("spec"), method.get("sha256")
-    problems += [f"{MANIFEST}: {p}" for p in check_method_name(spec)]
     plan = IngestPlan(bundle)
+    stage_shas: dict | None = None  # a chain: stage position -> source sha256
     try:
-        plan.source_name, plan.source = bundle.method_source()
-        if sha256_bytes(plan.source) != source_sha:
-            problems.append(f"{plan.source_name}: sha256 {sha256_bytes(plan.source)} is not the method sha256 "
-                            f"in the manifest ({source_sha})")
+        entries = bundle.stage_entries()
+        problems += [f"{MANIFEST}: {p}" for p in check_method_name(spec, entries if "stages" in method else None)]
+        for entry in entries:
+            name, data = bundle.source_of(entry)
+            if sha256_bytes(data) != entry.get("sha256"):
+                problems.append(f"{name}: sha256 {sha256_bytes(data)} is not the method sha256 in the manifest "
+                                f"({entry.get('sha256')})")
+            plan.sources.append((re.sub(r"^stage\d+_", "", Path(name).name), data))  # the file's own name
+        if plan.sources:
+            plan.source_name, plan.source = plan.sources[0]
+        if "stages" in method:
+            stage_shas = {e.get("stage"): e.get("sha256") for e in entries}
     except BundleError as exc:
         problems.append(str(exc))
 
@@ -121,7 +157,8 @@ def validate_bundle(bundle: Bundle, min_relative_accuracy: float = MIN_RELATIVE_
         except RecordError as exc:
             problems.append(str(exc))
             continue
-        problems += check_record_rules(record, where, spec, source_sha, manifest, min_relative_accuracy, force)
+        problems += check_record_rules(record, where, spec, source_sha, manifest, min_relative_accuracy, force,
+                                       stage_shas)
         plan.records.append(record)
     if problems:
         raise BundleError(f"bundle {bundle.origin} refused ({len(problems)} problem(s); nothing was added):\n  - "
@@ -130,7 +167,8 @@ def validate_bundle(bundle: Bundle, min_relative_accuracy: float = MIN_RELATIVE_
 
 
 def check_record_rules(record: dict, where: str, spec: str | None, source_sha: str | None, manifest: dict,
-                       min_relative_accuracy: float, force: bool = False) -> list[str]:
+                       min_relative_accuracy: float, force: bool = False,
+                       stage_shas: dict | None = None) -> list[str]:
     from suite.measure.load import load_refusal
 
     problems = []
@@ -156,7 +194,13 @@ def check_record_rules(record: dict, where: str, spec: str | None, source_sha: s
         return problems
     if cfg.get("method") != spec:
         problems.append(f"{where}: method {cfg.get('method')!r} is not the submitted method {spec!r}")
-    if cfg.get("method_source_sha256") != source_sha:
+    if stage_shas is not None:  # a chain: each submitted stage's source, by position
+        recorded = {e.get("stage"): e.get("source_sha256") for e in cfg.get("method_stages") or []
+                    if isinstance(e, dict) and e.get("source_sha256")}
+        if recorded != stage_shas:
+            problems.append(f"{where}: config.method_stages' source sha256s {recorded} do not match the bundle's "
+                            f"stage sources ({stage_shas})")
+    elif cfg.get("method_source_sha256") != source_sha:
         problems.append(f"{where}: config.method_source_sha256 {cfg.get('method_source_sha256')} does not match "
                         f"the bundle's method source ({source_sha})")
     if cfg.get("track") not in (manifest.get("tracks") or []):
@@ -209,9 +253,11 @@ def ingest(bundle_path: Path, store_root: Path, min_relative_accuracy: float = M
                 continue
             store.write(record)
             added.append(record["id"])
-        source = store_source(store.root, plan.source_name, plan.source)
+        stored = [store_source(store.root, name, data) for name, data in plan.sources]
+        source = stored[0] if stored else None
     except BaseException:
         for rid in added:  # all or nothing: take back what this ingest wrote
             (store.root / f"{rid}.json").unlink(missing_ok=True)
         raise
-    return {"added": added, "present": already, "source": str(source), "records": plan.records}
+    return {"added": added, "present": already, "source": str(source), "sources": [str(p) for p in stored],
+            "records": plan.records}

@@ -39,44 +39,59 @@ def available_tracks(names) -> tuple[list[str], list[str]]:
     return usable, skipped
 
 
-def method_source(spec: str, method_cls) -> tuple[str, bytes, dict]:
-    """(file name, bytes, manifest method entry) of the submitted method's source."""
-    from suite.methodspec import ENTRY_POINT, FILE, MethodSpec, find_entry_point
+def stage_source(stage, label: str | None = None) -> tuple[str, bytes, dict]:
+    """(file name, bytes, manifest entry) of one submitted stage's source: the file, or for an entry point the
+    module file its class lives in (read from the installed metadata, never imported)."""
+    from suite.methodspec import FILE, find_entry_point
 
-    parsed = MethodSpec.parse(spec)
-    if parsed.is_chain:
-        raise SlimBenchError("submit takes one method (a file or an entry point), not a chain")
-    stage = parsed.single
     if stage.kind == FILE:
-        return stage.path.name, stage.path.read_bytes(), {"spec": parsed.label, "class": stage.class_name,
+        return stage.path.name, stage.path.read_bytes(), {"spec": label or stage.label, "class": stage.class_name,
                                                           "entry_point": None}
-    path = stage.source_file() if stage.kind == ENTRY_POINT else None
-    if path is None:
-        raise SlimBenchError(f"{spec!r} is neither a method file (path/to/file.py:Class) nor an installed "
-                             "entry point; built-in methods are not submitted")
+    path = stage.source_file()
     ep = find_entry_point(stage.text)
+    if path is None or ep is None:
+        raise SlimBenchError(f"{stage.text!r} is neither a method file (path/to/file.py:Class) nor an installed "
+                             "entry point; built-in methods are not submitted")
     dist = getattr(ep, "dist", None)
     return path.name, path.read_bytes(), {
-        "spec": spec, "class": ep.value, "entry_point": ep.name,
+        "spec": label or stage.text, "class": ep.value, "entry_point": ep.name,
         "distribution": {"name": dist.metadata["Name"], "version": dist.version} if dist else None}
+
+
+def method_sources(spec: str) -> tuple[dict, list[tuple[str, bytes, dict]]]:
+    """(manifest method entry, [(file name, bytes, stage entry)]) of a submitted method or of a chain's submitted
+    stages (a chain's entry lists them under "stages", each with its 1-based position)."""
+    from suite.methodspec import MethodSpec
+
+    parsed = MethodSpec.parse(spec)
+    if not parsed.is_chain:
+        name, data, entry = stage_source(parsed.single, parsed.label)
+        return entry, [(name, data, entry)]
+    sources = []
+    for i, stage in enumerate(parsed.stages):
+        if stage.submitted:
+            name, data, entry = stage_source(stage)
+            sources.append((name, data, {"stage": i + 1, **entry}))
+    return {"spec": parsed.label, "stages": [entry for _, _, entry in sources]}, sources
 
 
 def submit(spec: str, out: Path, tracks=None, targets=None, seed: int = 0, params: dict | None = None,
            settings=None, isolation=None, measure_memory: bool = True, progress=None) -> SubmitResult:
     from suite.harness import RunSpec, Session
-    from suite.submission.launcher import isolated
-    from suite.submission.bundle import write_bundle
     from suite.methodspec import ENTRY_POINT_GROUP
+    from suite.submission.bundle import write_bundle
+    from suite.submission.launcher import isolated
     from suite.submission.proxy import is_submitted, submitted_method_class
     from suite.targets import TARGETS
 
     if not is_submitted(spec):
-        raise SlimBenchError(f"{spec!r} is not a submitted method: give path/to/file.py:ClassName or the name of "
-                             f"an installed entry point (group {ENTRY_POINT_GROUP})")
+        raise SlimBenchError(f"{spec!r} is not a submitted method: give path/to/file.py:ClassName, the name of "
+                             f"an installed entry point (group {ENTRY_POINT_GROUP}), or a chain with such a stage")
     method_cls = submitted_method_class(spec, params)
     if getattr(method_cls, "describe_error", None) is not None:
         raise method_cls.describe_error
-    source_name, source, method_entry = method_source(spec, method_cls)
+    method_cls.from_params(params)  # an unknown or ill-typed parameter is refused here, before any run
+    method_entry, sources = method_sources(spec)
     out = Path(out)
     if out.exists():
         raise SlimBenchError(f"{out} already exists; choose another --out (bundles are never overwritten)")
@@ -108,7 +123,7 @@ def submit(spec: str, out: Path, tracks=None, targets=None, seed: int = 0, param
             if progress:
                 progress(run_spec)
             records.extend(session.run_targets(run_spec, runnable))
-        bundle = write_bundle(out, records, method_entry, source_name, source, tracks, runnable, seed)
+        bundle = write_bundle(out, records, method_entry, sources, tracks, runnable, seed)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return SubmitResult(bundle, records, skipped)

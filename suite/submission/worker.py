@@ -68,6 +68,7 @@ def describe(request: dict) -> dict:
     """Class attributes and the validated config of the method spec (never applies it)."""
     import dataclasses
 
+    from methods.describe import describe_class, describe_parameters
     from methods.resolve import load_method_class, resolve_method, resolve_method_class
     from suite.errors import ConfigError
     from suite.methodspec import MethodSpec
@@ -80,7 +81,11 @@ def describe(request: dict) -> dict:
            "stage_names": None}
     spec = MethodSpec.parse(request["spec"])
     if spec.is_chain:  # each stage's method name (what records show; never the sandbox path of a file)
-        out["stage_names"] = [getattr(load_method_class(s), "name", None) or s.label for s in spec.stages]
+        stage_classes = [load_method_class(s) for s in spec.stages]
+        out["stage_names"] = [getattr(c, "name", None) or s.label for s, c in zip(spec.stages, stage_classes)]
+        out["stages"] = [describe_class(c) for c in stage_classes]
+    else:
+        out["parameters"] = describe_parameters(cls)  # `slimbench describe`
     try:
         method = resolve_method(request["spec"], request.get("params") or {})
         params = method.params()

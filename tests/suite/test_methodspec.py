@@ -85,3 +85,18 @@ def test_the_entry_point_group_is_spelled_once():
     hits = [p for d in ("suite", "methods", "leaderboard") for p in (root / d).rglob("*.py")
             if '"slimbench.methods"' in p.read_text()]
     assert [p.relative_to(root).as_posix() for p in hits] == ["suite/methodspec.py"]
+
+
+def test_suites_and_papers_are_registries():
+    from suite.errors import UnknownNameError
+    from suite.registry import Registry
+    from suite.reproduce.papers import PAPERS, get_runner, paper_names
+    from suite.suites import SUITES, get_suite
+
+    assert isinstance(SUITES, Registry) and isinstance(PAPERS, Registry)
+    assert "default" in SUITES.names() and SUITES.get("default").description
+    with pytest.raises(UnknownNameError, match="did you mean 'default'"):
+        get_suite("defualt")
+    assert callable(get_runner(paper_names()[0]))
+    with pytest.raises(ValueError, match="registered twice"):
+        PAPERS.register(lambda card, ctx: None, paper_names()[0])
