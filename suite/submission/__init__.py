@@ -9,5 +9,6 @@
 - `proxy`: the harness-side stand-in class for a submitted method (described by the worker, so that
   the submitted file is never imported into the harness process).
 - `bundle` / `submit` / `ingest`: closed-division runs -> a hashed bundle -> validated records.
-- `reproduce` / `verdict`: re-run a record from its config and seed; a verdict record says if it held.
+Re-running a record (`slimbench reproduce ID|BUNDLE`) lives in the one reproduction package, suite/reproduce/
+(rerun.py, compare.py, verdict.py); it uses `isolation`, `sources` and `bundle` from here.
 """
