@@ -82,3 +82,53 @@ def test_the_leaderboard_does_not_import_methods():
         if path.name == "readme_table.py":
             continue
         assert not [m for m in _imports(path) if m == "methods" or m.startswith("methods.")], path.name
+
+
+def _modules() -> dict[str, Path]:
+    mods = {}
+    for pkg in ("suite", "methods", "leaderboard"):
+        for path in (ROOT / pkg).rglob("*.py"):
+            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+            mods[name.removesuffix(".__init__")] = path
+    return mods
+
+
+def _top_level_imports(path: Path, mods: dict) -> set[str]:
+    out = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in mods else node.module
+                    for a in node.names} & set(mods)
+        elif isinstance(node, ast.Import):
+            out |= {a.name for a in node.names} & set(mods)
+    return out
+
+
+def test_module_level_imports_have_no_cycles():
+    mods = _modules()
+    graph = {name: _top_level_imports(path, mods) - {name} for name, path in mods.items()}
+    state: dict[str, int] = {}
+
+    def visit(name, trail):
+        state[name] = 1
+        for dep in sorted(graph[name]):
+            if state.get(dep) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(trail[trail.index(dep):] + [dep]))
+            if dep not in state:
+                visit(dep, trail + [dep])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+
+
+def test_lower_layers_import_nothing_above_them():
+    """methods/ and the harness's own modules never import the submission layer, the CLI or the board."""
+    mods = _modules()
+    higher = ("suite.submission", "suite.commands", "suite.cli", "leaderboard", "suite.executors")
+    lower = [n for n in mods if n.startswith("methods") or n in (
+        "suite.harness", "suite.appliers", "suite.context", "suite.methodspec", "suite.registry", "suite.finite")]
+    for name in lower:
+        bad = [m for m in _imports(mods[name]) if m.startswith(higher)]
+        assert not bad, f"{name} imports {bad}"
