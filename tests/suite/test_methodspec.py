@@ -100,3 +100,44 @@ def test_suites_and_papers_are_registries():
     assert callable(get_runner(paper_names()[0]))
     with pytest.raises(ValueError, match="registered twice"):
         PAPERS.register(lambda card, ctx: None, paper_names()[0])
+
+
+def _install_fake_entry_points(tmp_path, monkeypatch, body: str, eps: dict[str, str]):
+    """A distribution on sys.path declaring `eps` in the entry-point group (metadata only, like pip leaves it)."""
+    import importlib
+
+    from suite.methodspec import ENTRY_POINT_GROUP
+
+    site = tmp_path / "site"
+    (site / "fake_methods").mkdir(parents=True)
+    (site / "fake_methods" / "__init__.py").write_text(body)
+    info = site / "fake_methods-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-methods\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[{ENTRY_POINT_GROUP}]\n" + "".join(f"{k} = {v}\n" for k, v in eps.items()))
+    monkeypatch.syspath_prepend(str(site))
+    importlib.invalidate_caches()
+    return site / "fake_methods" / "__init__.py"
+
+
+def test_entry_points_are_read_from_metadata_and_checked_by_the_registry(tmp_path, monkeypatch):
+    import hashlib
+
+    from methods.base import Method
+    from suite.registry import Registry
+
+    source = _install_fake_entry_points(tmp_path, monkeypatch, (
+        "from methods.base import Method\n"
+        "class Good(Method):\n    name, family, framework, description, formats = "
+        "'me/good', 'pruning', 'torch', 'x', ('onnx',)\n"
+        "class NotAMethod:\n    name = 'me/bad'\n"), {"me/good": "fake_methods:Good", "me/bad": "fake_methods:NotAMethod"})
+    stage = MethodSpec.parse("me/good+fp32").stages[0]
+    assert stage.kind == ENTRY_POINT and stage.submitted
+    assert stage.source_file() == source  # found from the metadata, not imported
+    assert stage.source_sha256() == hashlib.sha256(source.read_bytes()).hexdigest()
+    from suite.methodspec import ENTRY_POINT_GROUP
+
+    registry = Registry("method", base=Method, entry_point_group=ENTRY_POINT_GROUP)
+    with pytest.warns(UserWarning, match="me/bad.*not a Method subclass"):
+        registry.load_entry_points()
+    assert registry.names() == ["me/good"]
