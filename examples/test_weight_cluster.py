@@ -75,7 +75,10 @@ def test_every_layer_has_at_most_k_values_and_pruned_zeros_stay(tmp_path):
 
 
 def _slimbench(*args, timeout=3000):
-    env = {**os.environ, "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # as tests/conftest.py: smoke timings on a possibly busy machine are not refused for load (the load gate has its
+    # own test), and nothing is downloaded
+    env = {"SLIMBENCH_HIGH_LOAD_SHARE": "1.0", "SLIMBENCH_OFFLINE": "1", **os.environ, "TF_USE_LEGACY_KERAS": "1",
+           "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.run([sys.executable, "-m", "suite.cli", *args], cwd=REPO, capture_output=True, text=True,
                           env=env, timeout=timeout)
     return proc.returncode, proc.stdout + proc.stderr
@@ -109,7 +112,11 @@ def test_submit_ingest_reproduce_the_chain(tmp_path):
         assert stages == ["torch-magnitude", "weight-cluster", "tflite-int8"]
     code, out = _slimbench("ingest", str(bundle), "--store", str(store))
     assert code == 0, out
-    code, out = _slimbench("reproduce", str(bundle), "--store", str(store), "--quick", "--no-memory")
+    # digits-mlp runs in ~10 us per call, mostly overhead: its speed ratios move by more than the default 15% between
+    # two quick sessions on a busy machine (docs/submitting.md: widen --speed-tol and say so); accuracy, format and
+    # the artifact's tensors keep their strict checks
+    code, out = _slimbench("reproduce", str(bundle), "--store", str(store), "--quick", "--no-memory",
+                           "--speed-tol", "0.5")
     assert code == 0, out
     verdicts = [json.loads(p.read_text()) for p in store.glob("*.json")]
     verdicts = [v for v in verdicts if v.get("kind") == "reproduction"]
