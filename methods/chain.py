@@ -323,7 +323,7 @@ class ChainMethod(Method):
         wall = time.perf_counter() - started
         for artifact in artifacts:
             info = dict(artifact.info)
-            for summary in summaries[:-1]:
+            for summary in reversed(summaries[:-1]):  # the latest stage's fact describes the model handed on
                 for key in CARRIED_INFO:
                     if key in summary["info"] and key not in info:
                         info[key] = summary["info"][key]
