@@ -89,9 +89,10 @@ def _artifact(verdict: Verdict, original: dict, rerun: dict, tol: Tolerances) ->
                     note="same tensor values; the file bytes differ (exporter metadata)" if same else
                     "the artifact's tensor values differ from the original's")
     else:
+        why = ("the original record has no tensor hash (made before it was recorded)" if not tensors_o else
+               "the re-run's artifact could not be read for its tensors")
         verdict.context("artifact_tensors", tensors_o and tensors_o[:12], tensors_n and tensors_n[:12],
-                        note="not judged: the original record has no tensor hash (made before it was recorded); "
-                             "the size is compared instead")
+                        note=f"not judged: {why}; the size is compared instead")
     size_o = (read_results(original).size or Size()).artifact_bytes
     size_n = (read_results(rerun).size or Size()).artifact_bytes
     if size_o is None or size_n is None:
