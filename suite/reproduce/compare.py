@@ -11,7 +11,8 @@ is reproducible there:
 - **artifact_tensors**: the artifact's *content* — the same tensor values (suite/artifact_content.py hashes the
   constant tensors of an ONNX / TFLite / TorchScript file, ignoring names and exporter metadata). Identical
   bytes pass outright; a record made before tensor hashes were recorded cannot be judged here (context).
-- **artifact_bytes**: the size within ±size_rel (exporters embed version strings and metadata, so the same
+- **artifact_bytes**: the size within ±size_rel, and never less than REPRODUCE_SIZE_TOL_MIN_BYTES (exporters
+  embed version strings and metadata, so the same
   model's file differs by tens of bytes between machines; a different model differs by far more).
 - **speedup_single_stream / speedup_offline**: the speed ratios against fp32 of the same session, within
   ±speedup_rel — only when both machines are of the same ISA class (suite/records/provenance.py,
@@ -98,8 +99,11 @@ def _artifact(verdict: Verdict, original: dict, rerun: dict, tol: Tolerances) ->
     if size_o is None or size_n is None:
         verdict.add("artifact_bytes", size_o == size_n, size_o, size_n, "bytes", "exact")
     else:
-        verdict.add("artifact_bytes", abs(size_n - size_o) <= tol.size_rel * size_o, size_o, size_n, "bytes",
-                    f"±{tol.size_rel:.2%}" if tol.size_rel > 0 else "exact")
+        # relative, with an absolute floor for the metadata bytes of small files (rules.REPRODUCE_SIZE_TOL_MIN_BYTES);
+        # size_rel 0 asks for exact bytes
+        allowed = max(tol.size_rel * size_o, rules.REPRODUCE_SIZE_TOL_MIN_BYTES) if tol.size_rel > 0 else 0
+        verdict.add("artifact_bytes", abs(size_n - size_o) <= allowed, size_o, size_n, "bytes",
+                    f"±{tol.size_rel:.2%} (≥{rules.REPRODUCE_SIZE_TOL_MIN_BYTES} B)" if tol.size_rel > 0 else "exact")
 
 
 def _speed(verdict: Verdict, original: dict, rerun: dict, tol: Tolerances) -> None:

@@ -24,7 +24,9 @@ RUN_PROCESS = "suite.executors.node_run"  # the command line of a run on a node
 def quick_keyed_session(store: Path, work: Path):
     from suite.executors.plan import KeyedSession
     from suite.measure.latency import QUICK
-    return KeyedSession(store, settings=QUICK, workdir=work, measure_memory=False)
+    from suite.submission.launcher import isolated
+    # as the CLI makes the driver's session: submitted code is described and run isolated, never in-process
+    return KeyedSession(store, settings=QUICK, workdir=work, measure_memory=False, applier=isolated())
 
 
 def suite_keys(name: str, seeds=None) -> list[str]:

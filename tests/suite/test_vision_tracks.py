@@ -166,4 +166,4 @@ def test_mlperf_tiny_card_judges_the_int8_floor_and_says_the_data_is_lossy():
     missed = judge_floor(card, record(0.79))
     assert not missed.passed
     assert any("lossy" in note for note in missed.notes)
-    assert [r.passed for r in missed.rows] == [False, None, None]  # the floor is checked; the rest is context
+    assert [c.passed for c in missed.checks] == [False, None, None]  # the floor is checked; the rest is context
