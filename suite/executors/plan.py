@@ -16,7 +16,7 @@ def run_key(spec: RunSpec, kind: str, settings: LatencySettings, measure_memory:
     are already recorded."""
     body = {"kind": kind, "track": spec.track, "method": spec.method, "target": spec.target, "seed": spec.seed,
             "method_params": {str(k): _plain(v) for k, v in sorted(spec.params.items())},
-            "latency_settings": settings.to_dict(), "measure_memory": bool(measure_memory)}
+            "latency_settings": settings.key_dict(), "measure_memory": bool(measure_memory)}
     encoded = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(encoded).hexdigest()[:16]
 
@@ -27,11 +27,23 @@ def _plain(value):
     return value if isinstance(value, (int, float, bool)) or value is None else str(value)
 
 
+def timed_with(session: Session, spec: RunSpec) -> LatencySettings:
+    """The latency settings the run is timed with: a speed track's own unless the session overrides them. The run
+    key names these, so a change to a default that a track overrides does not make its stored runs look new."""
+    from suite.tracks import TRACKS
+    track_cls = TRACKS.get(spec.track, None)
+    return session.settings if track_cls is None else session.settings_for(track_cls)
+
+
+def session_key(session: Session, spec: RunSpec) -> str:
+    return run_key(spec, session.kind, timed_with(session, spec), session.measure_memory)
+
+
 class KeyedSession(Session):
     """A Session whose records carry `config.run_key` (what resume matches on)."""
 
     def key(self, spec: RunSpec) -> str:
-        return run_key(spec, self.kind, self.settings, self.measure_memory)
+        return session_key(self, spec)
 
     def _base_record(self, spec: RunSpec, track, method_cls) -> dict:
         record = super()._base_record(spec, track, method_cls)
@@ -70,7 +82,7 @@ class Plan:
 
 
 def plan_suite(session: Session, specs: list[RunSpec], resume: bool = True, retry_failed: bool = False) -> Plan:
-    keys = [run_key(spec, session.kind, session.settings, session.measure_memory) for spec in specs]
+    keys = [session_key(session, spec) for spec in specs]
     if len(set(keys)) != len(keys):
         from suite.errors import ConfigError
         raise ConfigError("the suite lists the same run twice (same run key); each run must be distinct")

@@ -59,6 +59,18 @@ class LatencySettings:
     def to_dict(self):
         return asdict(self)
 
+    def key_dict(self) -> dict:
+        """The settings as they enter a run key: a field added after records were keyed is left out while it
+        has the value that reproduces the behaviour from before it existed, so adding a field does not make
+        every stored run look new to a resumed suite."""
+        return {k: v for k, v in asdict(self).items() if LATER_FIELDS_PRIOR_BEHAVIOUR.get(k, _ABSENT) != v}
+
+
+_ABSENT = object()
+# Fields added to LatencySettings after records were first keyed, with the value that behaves as before they
+# were added (one runtime session per run). Add a field here when adding it to the dataclass.
+LATER_FIELDS_PRIOR_BEHAVIOUR = {"subsessions": 1}
+
 
 QUICK = LatencySettings(warmup=5, min_queries=20, min_seconds=0.05, rounds=2, offline_min_batches=3,
                         offline_min_seconds=0.05, adaptive=False, subsessions=1)

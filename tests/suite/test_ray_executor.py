@@ -64,6 +64,32 @@ def test_run_key_names_the_configuration_not_the_machine_or_time():
     assert len(key) == 16 and int(key, 16) >= 0
 
 
+def test_run_key_survives_a_settings_field_added_later_and_defaults_a_track_overrides(tmp_path):
+    """A store keyed before `subsessions` existed still resumes (a field at its prior behaviour stays out of the
+    key; another value enters it), and a speed track, timed with its own settings, keeps its keys when a
+    session default it overrides changes."""
+    from dataclasses import replace
+
+    from suite.executors.plan import KeyedSession, run_key
+    from suite.harness import RunSpec
+    from suite.measure.latency import QUICK, LatencySettings
+    from suite.tracks import TRACKS
+
+    assert "subsessions" not in replace(QUICK, subsessions=1).key_dict()
+    assert replace(QUICK, subsessions=4).key_dict()["subsessions"] == 4
+    spec = RunSpec("digits-mlp", "fp32", "cpu", 0, {})
+    one, four = replace(QUICK, subsessions=1), replace(QUICK, subsessions=4)
+    assert run_key(spec, "run", one, False) != run_key(spec, "run", four, False)
+
+    speed = RunSpec("speed-mobilenetv2", "fp32", "cpu", 0, {})
+    own = TRACKS.get("speed-mobilenetv2").latency_settings
+    session = KeyedSession(tmp_path / "store", settings=LatencySettings(), workdir=tmp_path / "work")
+    assert session.key(speed) == run_key(speed, "run", own, True)       # timed with, and keyed by, the track's own
+    assert session.key(spec) == run_key(spec, "run", LatencySettings(), True)
+    explicit = KeyedSession(tmp_path / "store", settings=QUICK, workdir=tmp_path / "work")
+    assert explicit.key(speed) == run_key(speed, "run", QUICK, True)     # a session that overrides: its settings
+
+
 def test_seeds_expand_every_run_and_bad_seeds_are_refused():
     from suite.errors import ConfigError
     from suite.executors.plan import parse_seeds, with_seeds
