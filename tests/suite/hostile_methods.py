@@ -235,11 +235,12 @@ class SetsidChildren(_Base):
         import subprocess
         import sys
         import time
-        sleeper = [sys.executable, "-c", f"import time; time.sleep(1000)  # {MARKER}"]
+        marker = ATTACK.get("process_marker", MARKER)  # the test's per-run marker: it counts only its own
+        sleeper = [sys.executable, "-c", f"import time; time.sleep(1000)  # {marker}"]
         for _ in range(int(ATTACK.get("children", 10))):
             subprocess.Popen(sleeper, start_new_session=True)
         subprocess.Popen(["setsid", "sh", "-c", f"setsid {sys.executable} -c 'import time; time.sleep(1000)  # "
-                          f"{MARKER}' & exec sleep 1000"])
+                          f"{marker}' & exec sleep 1000"])
         if ATTACK.get("hang"):
             time.sleep(3600)  # until the wall time (or the harness) ends it
         time.sleep(float(ATTACK.get("linger_s", 4)))
