@@ -21,6 +21,7 @@ from suite.context import make_context
 from suite.data.splits import Split
 from suite.errors import ArtifactFormatError, ConfigError, RecordError, SlimBenchError, TargetUnavailableError
 from suite.finite import check_finite
+from suite.measure import between_runs
 from suite.measure.latency import LatencySettings, speed_fields
 from suite.methodspec import MethodSpec
 from suite.records import provenance
@@ -163,6 +164,10 @@ class Session:
             measured = self.applier.measure(self, track, target, splits, artifact, spec)
             record["provenance"]["threads"] = measured.pop("threads")
             record.update(measured)
+            # the machine's between-run spread (from --repeat groups) joins the run's own interval; done here, in
+            # the harness, since a submission's measurement runs in a sandbox that cannot read the cache
+            between_runs.widen(record["results"], target.name, record["provenance"].get("cpu") or {},
+                               record["provenance"].get("hostname"))
             over = over_budget(record["results"].get("method_info"))
             if over:
                 record["over_budget"] = over

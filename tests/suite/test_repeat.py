@@ -21,6 +21,8 @@ def test_repeat_runs_fresh_sessions_and_summarises(tmp_path, capsys):
     assert len({r["provenance"]["session"] for r in records}) == 2  # independent sessions
     assert len({r["config"]["run_key"] for r in records}) == 1      # one configuration
     assert "median" in out and "over 2 sessions" in out and "95% intervals" in out
+    # smoke settings never define the machine's between-run spread
+    assert "not added to this machine's between-run spread: --quick settings" in out
 
 
 def test_summary_counts_estimates_inside_the_others_intervals():
