@@ -39,7 +39,7 @@ test-slow: $(STAMP)
 	$(BIN)/pytest -m slow -q
 
 bench: $(STAMP)
-	$(BIN)/slimbench bench harness
+	$(BIN)/slimbench bench harness --all
 
 ## The leaderboard at 20,000 generated records, driven in headless Chromium (figures: docs/leaderboard.md).
 bench-leaderboard: $(STAMP)

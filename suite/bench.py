@@ -45,12 +45,17 @@ def bare_loop(call, inputs: list[np.ndarray], n: int) -> list[float]:
 
 
 def bench_harness(track_name: str = "mnist-lenet5", target_name: str = "cpu", rounds: int = 10,
-                  queries: int = 2000, workdir=None) -> dict:
+                  queries: int | None = None, workdir=None, tolerance: float = 0.05,
+                  max_seconds: float = 60.0) -> dict:
+    """Harness vs bare loop in interleaved rounds (H B B H ...). Each round pair gives one ratio; their 95%
+    t-interval says how sure the overhead figure is. After `rounds`, round pairs are added until the interval
+    decides the ±tolerance question (inside it, or wholly outside) or `max_seconds` pass. `queries` per round
+    default to ~0.3 s of calls (at least 200, at most 2000)."""
     import tempfile
     from pathlib import Path
 
     from suite.harness import Session
-    from suite.measure.latency import LatencySettings, measure_single_stream
+    from suite.measure.latency import LatencySettings, measure_single_stream, speedup_interval
     from suite.targets import get_target
     from suite.targets.base import to_layout
     from suite.tracks import get_track
@@ -63,28 +68,63 @@ def bench_harness(track_name: str = "mnist-lenet5", target_name: str = "cpu", ro
     x = to_layout(splits.calibration.x.astype(artifact.input_dtype, copy=False), artifact.input_layout)
     inputs = [np.ascontiguousarray(x[i:i + 1]) for i in range(64)]
     call = bare_call(runner)
-    settings = LatencySettings(warmup=50, min_queries=queries, min_seconds=0.0, rounds=1)
+    warm = bare_loop(call, inputs, 200)  # warm-up, and the call time that sizes the rounds
+    if queries is None:
+        queries = int(min(2000, max(200, 0.3 / max(float(np.median(warm)), 1e-7))))
+    settings = LatencySettings(warmup=50, min_queries=queries, min_seconds=0.0, rounds=1, adaptive=False,
+                               subsessions=1)
     harness, bare = [], []
-    bare_loop(call, inputs, 200)  # warm-up
-    for r in range(rounds):
+    start = time.perf_counter()
+    verdict = None
+    while True:
+        r = len(harness)
         for which in (("h", "b") if r % 2 == 0 else ("b", "h")):
             if which == "h":
                 harness.append(measure_single_stream({"m": runner.predict}, {"m": x}, settings)["m"]["p50_ms"])
             else:
                 bare.append(float(np.percentile(bare_loop(call, inputs, queries), 50) * 1e3))
+        if len(harness) < rounds or len(harness) % 2:
+            continue
+        interval = speedup_interval(float(np.median(harness)) / float(np.median(bare)),
+                                    [h / b for h, b in zip(harness, bare)])
+        verdict = decide(interval["ci95"], tolerance)
+        elapsed = time.perf_counter() - start
+        if verdict != "undecided" or elapsed + 2 * elapsed / len(harness) > max_seconds:
+            break
     p50_h, p50_b = float(np.median(harness)), float(np.median(bare))
     floor_ms = PER_CALL_FLOOR_US.get(target_name, 0.0) / 1e3
     return {"track": track_name, "target": target_name, "harness_p50_ms": p50_h, "bare_p50_ms": p50_b,
-            "overhead_ratio": p50_h / p50_b, "overhead_us": (p50_h - p50_b) * 1e3,
+            "overhead_ratio": p50_h / p50_b, "overhead_ratio_ci": interval["ci95"], "verdict": verdict,
+            "overhead_us": (p50_h - p50_b) * 1e3,
             "per_call_floor_us": floor_ms * 1e3, "ratio_excluding_floor": max(p50_h - floor_ms, 0.0) / p50_b,
-            "rounds": rounds, "queries_per_round": queries, "harness_round_p50s": harness, "bare_round_p50s": bare}
+            "ratio_excluding_floor_ci": _shift(interval["ci95"], floor_ms / p50_b),
+            "rounds": len(harness), "queries_per_round": queries, "elapsed_s": round(time.perf_counter() - start, 1),
+            "harness_round_p50s": harness, "bare_round_p50s": bare}
+
+
+def _shift(ci, by):
+    return None if ci is None else [ci[0] - by, ci[1] - by]
+
+
+def decide(ci: list[float] | None, tolerance: float) -> str:
+    """'within' when the ratio's 95% interval lies inside 1 ± tolerance, 'outside' when it lies wholly beyond,
+    else 'undecided' (the machine's noise is wider than the tolerance: more rounds or a quieter machine)."""
+    if ci is None:
+        return "undecided"
+    if 1 - tolerance <= ci[0] and ci[1] <= 1 + tolerance:
+        return "within"
+    if ci[0] > 1 + tolerance or ci[1] < 1 - tolerance:
+        return "outside"
+    return "undecided"
 
 
 def within(result: dict, tolerance: float) -> tuple[bool, str]:
-    """(passed, how): the raw ratio within ±tolerance, or else the ratio with the target's documented per-call
-    floor excluded."""
-    if abs(result["overhead_ratio"] - 1) <= tolerance:
+    """(passed, how): the raw ratio within ±tolerance (with its 95% interval inside it when the run has one), or
+    else the ratio with the target's documented per-call floor excluded."""
+    def inside(ratio, ci):
+        return abs(ratio - 1) <= tolerance and (ci is None or decide(ci, tolerance) == "within")
+    if inside(result["overhead_ratio"], result.get("overhead_ratio_ci")):
         return True, "ratio"
-    if result["per_call_floor_us"] and abs(result["ratio_excluding_floor"] - 1) <= tolerance:
+    if result["per_call_floor_us"] and inside(result["ratio_excluding_floor"], result.get("ratio_excluding_floor_ci")):
         return True, f"ratio excluding the documented {result['per_call_floor_us']:.1f} µs per-call floor"
     return False, "ratio"

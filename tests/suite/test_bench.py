@@ -4,10 +4,22 @@ from suite.bench import bench_harness
 
 
 def test_bench_harness_measures_both_loops(tmp_path):
-    r = bench_harness("digits-mlp", "cpu", rounds=2, queries=200, workdir=tmp_path)
+    r = bench_harness("digits-mlp", "cpu", rounds=2, queries=200, workdir=tmp_path, max_seconds=0)
     assert r["harness_p50_ms"] > 0 and r["bare_p50_ms"] > 0
     assert len(r["harness_round_p50s"]) == len(r["bare_round_p50s"]) == 2
     assert r["overhead_ratio"] == r["harness_p50_ms"] / r["bare_p50_ms"]
+    low, high = r["overhead_ratio_ci"]
+    assert low < r["overhead_ratio"] < high and r["verdict"] in ("within", "outside", "undecided")
+
+
+def test_the_verdict_needs_the_interval_to_decide():
+    from suite.bench import decide, within
+
+    assert decide([0.97, 1.04], 0.05) == "within"
+    assert decide([1.06, 1.2], 0.05) == "outside" and decide([0.8, 0.94], 0.05) == "outside"
+    assert decide([0.98, 1.08], 0.05) == "undecided" and decide(None, 0.05) == "undecided"
+    r = {"overhead_ratio": 1.02, "overhead_ratio_ci": [0.9, 1.15], "per_call_floor_us": 0.0}
+    assert within(r, 0.05)[0] is False  # a point inside the tolerance with an interval that straddles it
 
 
 def test_floor_is_reported_and_only_excused_within_tolerance():
