@@ -30,7 +30,7 @@ from pathlib import Path
 
 PHASES = ("single_stream", "offline")
 MAX_GROUPS = 20  # per target: the newest groups describe the machine's present state
-DOC = "docs/measurement.md#between-run-spread"
+DOC = "docs/measurement.md, section Between-run spread"
 
 
 def machine_id(cpu: dict, hostname: str | None) -> str:
