@@ -780,6 +780,15 @@ def entry_view(df, filters: data.Filters, filter_pairs) -> None:
             st.caption(f"speedup 95% intervals: batch 1 {plain(row['speedup_ci'])}"
                        + (f", batch {_fmt(row['throughput_batch'], '.0f')} {plain(row['throughput_speedup_ci'])}"
                           if row.get("throughput_speedup_ci") else ""))
+        between = (((record or {}).get("results") or {}).get("timing") or {}).get("between_runs") or {}
+        if between.get("applied"):
+            own = (((record or {}).get("results") or {}).get("timing") or {}).get("single_stream", {}).get("ci_run")
+            st.caption(f"The intervals include this machine's between-run spread, measured by {between['groups']} "
+                       f"`--repeat` group(s) of {between['runs']} runs ({plain(', '.join(between['measured']))}); "
+                       + (f"this run's own batch-1 interval: [{own[0]:.2f}, {own[1]:.2f}]. " if own else "")
+                       + "docs/measurement.md, Between-run spread.")
+        elif between:
+            st.caption(f"The intervals cover this run only: {plain(between.get('reason', ''))}.")
         if _flag(row.get("high_load")):
             st.warning(f"Timed under high load: other processes took {_fmt(row.get('load_share'), '.0%')} of the "
                        "CPUs during the timing; the speedups may be distorted.")

@@ -57,7 +57,12 @@ def build_isa_store(root: Path) -> dict:
             res = record["results"]
             res["speedup_single_stream_ci"] = [round(res["speedup_single_stream"] * 0.97, 6),
                                                round(res["speedup_single_stream"] * 1.03, 6)]
-            res["timing"] = {"ci_method": "test", "load": {"max_interference": 0.62, "threshold": 0.25, "high": True}}
+            res["timing"] = {"ci_method": "test", "load": {"max_interference": 0.62, "threshold": 0.25, "high": True},
+                             "single_stream": {"ci_run": [round(res["speedup_single_stream"] * 0.99, 6),
+                                                          round(res["speedup_single_stream"] * 1.01, 6)]},
+                             "between_runs": {"applied": True, "machine": "0123456789abcdef", "groups": 2, "runs": 10,
+                                              "measured": ["2026-11-30T18:00:00Z", "2026-11-30T18:20:00Z"],
+                                              "phases": {}, "configurations": ["sst2-transformer/ort-int8-dynamic"]}}
             ids["loaded"] = json.loads(store.write(record).read_text())["id"]
             ids["avx2"].append(ids["loaded"])
             continue
@@ -189,6 +194,8 @@ def test_entry_shows_interval_isa_and_load(app, isa_store):
     assert "95% interval [" in (speedup.help or "")
     assert any("Timed under high load" in _unescape(w.value) for w in at.warning)
     assert any("ISA class x86-avx2" in _unescape(c.value) for c in at.caption)
+    spread = next(_unescape(c.value) for c in at.caption if "between-run spread" in _unescape(c.value))
+    assert "2 `--repeat` group(s) of 10 runs" in spread and "this run's own batch-1 interval: [" in spread
 
 
 def test_export_carries_interval_isa_class_and_load(frame, isa_store):
