@@ -175,7 +175,11 @@ def widen(results: dict, target: str, cpu: dict, hostname: str | None) -> None:
         results[f"{key}_ci"] = [value * math.exp(-wide), value * math.exp(wide)]
         applied[phase] = {"tau_log": round(part["tau_log"], 5), "df": part["df"],
                           "half_width_run": math.expm1(h), "half_width": math.expm1(wide)}
-    timing["between_runs"] = {"applied": bool(applied), "machine": machine, "doc": DOC, "phases": applied,
+    if not applied:
+        timing["between_runs"] = {"applied": False, "machine": machine, "doc": DOC,
+                                  "reason": "no speedup interval to widen (the fp32 baseline itself)"}
+        return
+    timing["between_runs"] = {"applied": True, "machine": machine, "doc": DOC, "phases": applied,
                               "groups": found["groups"], "runs": found["runs"], "measured": found["measured"],
                               "configurations": found["configurations"],
                               "assumption": "the between-run spread of these groups' configurations holds for this "

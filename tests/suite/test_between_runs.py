@@ -96,6 +96,15 @@ def test_groups_pool_by_degrees_of_freedom_and_the_estimator_uses_the_runs_own_i
     assert between_runs._run_se(widened["results"], "single_stream")[1] == pytest.approx(0.04 / t975(7))
 
 
+def test_the_baseline_itself_says_it_has_nothing_to_widen():
+    between_runs.add_group([record(v, 0.04) for v in (1.3, 1.5)])
+    results = record(1.0, 0.03)["results"]
+    results["speedup_single_stream_ci"] = results["speedup_offline_ci"] = None
+    between_runs.widen(results, "cpu", CPU, "vm")
+    assert results["timing"]["between_runs"]["applied"] is False
+    assert "fp32 baseline" in results["timing"]["between_runs"]["reason"]
+
+
 def test_a_damaged_floor_file_is_ignored(tmp_path):
     path = between_runs.floor_path(between_runs.machine_id(CPU, "vm"))
     path.parent.mkdir(parents=True)
