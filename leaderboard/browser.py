@@ -88,11 +88,13 @@ def serve(app_args: list[str], port: int | None = None, timeout: float = 90.0, l
 
 @contextlib.contextmanager
 def serve_process(app_args: list[str], port: int | None = None, timeout: float = 90.0, log: Path | None = None,
-                  env: dict | None = None):
-    """As serve(), yielding (base URL, the server's Popen) — the benchmark reads the process's memory."""
+                  env: dict | None = None, script: Path | None = None):
+    """As serve(), yielding (base URL, the server's Popen) — the benchmark reads the process's memory. `script`:
+    serve that Streamlit script instead of the board, with the same server flags (the benchmark's floor)."""
     port = port or free_port()
     log_handle = open(log, "wb") if log else subprocess.DEVNULL
-    command = [sys.executable, "-m", "leaderboard.serve", "--server.headless", "true",
+    serve = ["leaderboard.serve"] if script is None else ["streamlit", "run", str(script)]
+    command = [sys.executable, "-m", *serve, "--server.headless", "true",
                "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
                "--server.showEmailPrompt", "false",
                "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer", "--", *app_args]
