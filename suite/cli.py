@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "suite.commands.reproduce",
     "suite.commands.submit",
     "suite.commands.ingest",
+    "suite.commands.between_runs",
 ]
 
 

@@ -7,7 +7,6 @@ child `slimbench run` (its own interpreter, its own fp32 baseline) writing its o
 estimates and how many of them lie inside the others' intervals."""
 from __future__ import annotations
 
-import math
 import os
 import subprocess
 import sys
@@ -93,12 +92,9 @@ def between_runs_text(records: list[dict]) -> str:
     if why_not is not None:
         return f"not added to this machine's between-run spread: {why_not}"
     found = between_runs.add_group(records)
-    parts = [f"{label} ±{math.expm1(1.96 * found[phase]['tau_log']) * 100:.1f}% (tau {found[phase]['tau_log']:.4f}, "
-             f"df {found[phase]['df']})" for phase, label in (("single_stream", "batch 1"), ("offline", "b64"))
-             if found.get(phase)]
-    return (f"this machine's between-run spread on {records[0]['config']['target']} now pools {found['groups']} "
-            f"group(s), {found['runs']} runs: {'; '.join(parts) or 'none'}; later records add it to their intervals "
-            f"({between_runs.floor_path(between_runs.machine_of(records[0]))})")
+    return (f"this machine's between-run spread on {records[0]['config']['target']} now pools "
+            f"{between_runs.describe(found)}; "
+            f"later records add it to their intervals (`slimbench between-runs show`)")
 
 
 def consistency(values: list[float], intervals: list[list[float] | None]) -> list[int]:

@@ -111,7 +111,7 @@ def add_group(records: list[dict]) -> dict | None:
     data = load(machine) or {"machine": machine, "cpu": (ok[0]["provenance"].get("cpu") or {}).get("model"),
                              "targets": {}}
     entry = {"group": (ok[0]["config"].get("repeat") or {}).get("group"), "runs": len(ok),
-             "measured_at": max(r["created"] for r in ok),
+             "measured_at": max(r["created_utc"] for r in ok),
              "configuration": {k: ok[0]["config"][k] for k in ("track", "method", "target")},
              "phases": {phase: group_component(ok, phase) for phase in PHASES}}
     groups = [g for g in data["targets"].get(target, []) if g.get("group") != entry["group"]] + [entry]
@@ -184,3 +184,12 @@ def widen(results: dict, target: str, cpu: dict, hostname: str | None) -> None:
                               "configurations": found["configurations"],
                               "assumption": "the between-run spread of these groups' configurations holds for this "
                                             "one on this machine and target"}
+
+
+def describe(found: dict) -> str:
+    """One line: the groups behind a floor and its size per phase (±, 95%, for one run)."""
+    parts = [f"{label} ±{math.expm1(1.96 * found[phase]['tau_log']) * 100:.1f}% (tau {found[phase]['tau_log']:.4f},"
+             f" df {found[phase]['df']})" for phase, label in (("single_stream", "batch 1"), ("offline", "b64"))
+             if found.get(phase)]
+    return (f"{found['groups']} group(s), {found['runs']} runs, {found['measured'][0]} to {found['measured'][1]} "
+            f"({', '.join(found['configurations'])}): {'; '.join(parts) or 'none'}")

@@ -22,7 +22,7 @@ def own_cache(tmp_path, monkeypatch):
 
 def record(value: float, half: float, rounds: int = 8, offline: float = 1.4, target: str = "cpu",
            settings=FULL, high_load=False, cpu=CPU, group="aaaaaaaaaaaa") -> dict:
-    return {"status": "ok", "created": "2026-11-30T18:00:00Z",
+    return {"status": "ok", "created_utc": "2026-11-30T18:00:00Z",
             "config": {"track": "sst2-transformer", "method": "ort-int8-dynamic", "target": target,
                        "latency_settings": settings, "repeat": {"group": group, "index": 1, "of": 3}},
             "provenance": {"cpu": cpu, "hostname": "vm"},
@@ -120,11 +120,15 @@ def test_a_real_run_states_and_applies_its_machines_floor(tmp_path):
     first = session.run(spec)
     validate(first)
     assert first["results"]["timing"]["between_runs"]["applied"] is False
-    prov = first["provenance"]
-    group = [record(v, 0.04, cpu=prov["cpu"]) for v in (1.2, 1.5, 1.3)]
-    for r in group:
-        r["provenance"]["hostname"] = prov["hostname"]
-    between_runs.add_group(group)
+    group = []  # the real record's fields, as if timed at full settings with these speedups
+    for value in (1.2, 1.5, 1.3):
+        copy_of = copy.deepcopy(first)
+        copy_of["config"]["latency_settings"] = FULL
+        copy_of["results"]["speedup_single_stream"] = value
+        copy_of["results"]["speedup_single_stream_ci"] = [value * 0.97, value * 1.03]
+        group.append(copy_of)
+    assert between_runs.contributes(group) is None
+    assert between_runs.add_group(group)["runs"] == 3
     second = session.run(spec)
     validate(second)
     stated = second["results"]["timing"]["between_runs"]
@@ -132,3 +136,36 @@ def test_a_real_run_states_and_applies_its_machines_floor(tmp_path):
     low, high = second["results"]["speedup_single_stream_ci"]
     run_low, run_high = second["results"]["timing"]["single_stream"]["ci_run"]
     assert low < run_low and high > run_high
+
+
+def test_cli_adds_a_stores_groups_shows_and_resets(tmp_path, capsys):
+    """`slimbench between-runs add --store S` enters a store's --repeat groups (e.g. of a run interrupted before
+    it added its own); `show` prints the spread per target; `reset` forgets it."""
+    from suite.cli import main
+    from suite.records.store import RecordStore
+
+    session = Session(tmp_path / "runs", settings=QUICK, workdir=tmp_path / "work", measure_memory=False)
+    real = session.run(RunSpec("digits-mlp", "ort-int8-dynamic", "cpu"))
+    store = RecordStore(tmp_path / "store")
+    for group, values in (("aaaaaaaaaaaa", (1.2, 1.5, 1.3)), ("bbbbbbbbbbbb", (1.4,)), ("cccccccccccc", (1.1, 1.2))):
+        for i, value in enumerate(values, 1):
+            r = copy.deepcopy(real)
+            r["config"]["repeat"] = {"group": group, "index": i, "of": len(values)}
+            r["config"]["latency_settings"] = FULL if group != "cccccccccccc" else QUICK.to_dict()
+            r["results"]["speedup_single_stream"] = value
+            r["results"]["speedup_single_stream_ci"] = [value * 0.97, value * 1.03]
+            store.write(r)
+    assert main(["between-runs", "show"]) == 0
+    assert "no between-run spread measured on this machine" in capsys.readouterr().out
+    assert main(["between-runs", "add", "--store", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    assert "group aaaaaaaaaaaa: added (3 runs)" in out
+    assert "group bbbbbbbbbbbb: not added (fewer than two successful runs)" in out
+    assert "group cccccccccccc: not added (--quick settings" in out
+    assert "  cpu: 1 group(s), 3 runs" in out and "digits-mlp/ort-int8-dynamic" in out
+    assert main(["between-runs", "add", "--store", str(store.root), "--group", "dddddddddddd"]) == 2
+    assert "no --repeat group dddddddddddd" in capsys.readouterr().err
+    assert main(["between-runs", "reset"]) == 0
+    capsys.readouterr()
+    assert main(["between-runs", "show"]) == 0
+    assert "no between-run spread measured" in capsys.readouterr().out
