@@ -39,8 +39,8 @@ def report(track: str, target: str, tolerance: float) -> tuple[bool, dict]:
           f"{r['overhead_us']:+.2f} µs per call ({r['rounds']} interleaved rounds x {r['queries_per_round']} "
           f"queries, {r['elapsed_s']} s)", flush=True)
     if r["per_call_floor_us"]:
-        print(f"documented per-call floor on {r['target']}: {r['per_call_floor_us']:.1f} µs; ratio excluding it "
-              f"{r['ratio_excluding_floor']:.3f}")
+        print(f"measured per-call floor of the runner on {r['target']}: {r['per_call_floor_us']:.2f} µs; ratio "
+              f"excluding it {r['ratio_excluding_floor']:.3f}")
     ok, how = within(r, tolerance)
     if ok:
         print(f"PASS (tolerance ±{tolerance:.0%} on the {how}, 95% interval inside it)")
