@@ -295,6 +295,7 @@ def test_smoke_suite_on_ray_matches_the_local_executor(cluster, tmp_path):
 
 
 @pytest.mark.ray
+@pytest.mark.slow  # 30-45 s of SIGKILLs and retries: `make test-slow` (keeps the default run under ~15 min)
 def test_killing_the_driver_then_rerunning_runs_only_the_missing_runs(cluster, tmp_path):
     store = tmp_path / "store"
     keys = suite_keys("smoke", [0, 1])
@@ -381,6 +382,7 @@ def test_a_run_that_keeps_crashing_is_retried_then_recorded_as_failed(cluster, t
 
 
 @pytest.mark.ray
+@pytest.mark.slow  # 30-45 s of SIGKILLs and retries: `make test-slow` (keeps the default run under ~15 min)
 def test_killing_a_worker_node_mid_suite_retries_its_run_elsewhere(cluster, tmp_path):
     """Runs last: the worker node does not come back.
 
