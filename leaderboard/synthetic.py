@@ -39,11 +39,9 @@ def _finalize(record: dict) -> dict:
     """suite.records.store.finalize, with the schema check done by the index's compiled validator (the same
     verdict, tests/leaderboard/test_index.py) so that 20,000 records take seconds, not minutes."""
     from leaderboard.index import _fast_validator
-    from suite.records.migrate import upgrade
-    from suite.records.store import SCHEMA_VERSION, content_id, validate
+    from suite.records.store import as_written, validate
 
-    record = {k: v for k, v in upgrade(record).items() if k != "id"} | {"schema_version": SCHEMA_VERSION}
-    record["id"] = content_id(record)
+    record = as_written(record)
     fast = _fast_validator()
     if fast is None:
         return validate(record)

@@ -36,7 +36,7 @@ def publish(source: Path, dest: Path, skip_failed: bool = False, allow_quick: bo
             dry_run: bool = False, force: bool = False) -> dict[str, list[str]]:
     """{'published': [...], 'already': [...], 'skipped': [...], 'refused': [...]} (one line per file)."""
     from suite.errors import RecordError
-    from suite.records.store import RecordStore, finalize
+    from suite.records.store import RecordStore, as_written
 
     if not Path(source).is_dir():
         raise RecordError(f"--from {source}: not a directory")
@@ -44,8 +44,8 @@ def publish(source: Path, dest: Path, skip_failed: bool = False, allow_quick: bo
     target = RecordStore(dest)
     # A record is "already there" when its copy as written now (upgraded to the current schema, re-hashed) is:
     # ids change with the schema version, so an older record published once (and upgraded then) is not
-    # published a second time under a new id.
-    there = ({finalize(record)["id"] for _, record in target.iter_records(skip_invalid=True)
+    # published a second time under a new id. (Both sides were validated when read.)
+    there = ({as_written(record)["id"] for _, record in target.iter_records(skip_invalid=True)
               if not isinstance(record, RecordError)} if Path(dest).is_dir() else set())
     for path, item in RecordStore(source).iter_records(skip_invalid=True):
         if isinstance(item, RecordError):
@@ -58,7 +58,7 @@ def publish(source: Path, dest: Path, skip_failed: bool = False, allow_quick: bo
             out["refused"].append(f"{what}: {reason}")
         elif skip_failed and item["status"] != "ok":
             out["skipped"].append(f"{what}: failed run (--skip-failed)")
-        elif finalize(item)["id"] in there:
+        elif as_written(item)["id"] in there:
             out["already"].append(what)
         else:
             if not dry_run:

@@ -64,15 +64,21 @@ def validate(record: dict, source: str = "<record>") -> dict:
     return record
 
 
-def finalize(record: dict) -> dict:
-    """The record as written: upgraded to the current schema version (an older record being re-written, e.g.
-    by publish), versioned, content-hashed and validated."""
+def as_written(record: dict) -> dict:
+    """The record as a writer emits it now, not yet validated: upgraded to the current schema version (an older
+    record being re-written, e.g. by publish), versioned and content-hashed. Its id is the one the record gets
+    when written now (publish compares these: ids change with the schema version)."""
     from suite.records.migrate import upgrade
 
     record = dict(upgrade(record), schema_version=SCHEMA_VERSION)
     record.pop("id", None)
     record["id"] = content_id(record)
-    return validate(record)
+    return record
+
+
+def finalize(record: dict) -> dict:
+    """The record as written (as_written), validated."""
+    return validate(as_written(record))
 
 
 def _refuse_constant(name: str):
