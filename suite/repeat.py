@@ -88,10 +88,9 @@ def run_repeats(args, echo=print) -> int:
 def between_runs_text(records: list[dict]) -> str:
     """Enter the group into the machine's between-run floor (suite.measure.between_runs) and say what it is."""
     from suite.measure import between_runs
-    why_not = between_runs.contributes(records)
-    if why_not is not None:
-        return f"not added to this machine's between-run spread: {why_not}"
     found = between_runs.add_group(records)
+    if found is None:
+        return f"not added to this machine's between-run spread: {between_runs.contributes(records)}"
     return (f"this machine's between-run spread on {records[0]['config']['target']} now pools "
             f"{between_runs.describe(found)}; "
             f"later records add it to their intervals (`slimbench between-runs show`)")

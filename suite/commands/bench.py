@@ -54,7 +54,7 @@ def report(track: str, target: str, tolerance: float) -> tuple[bool, dict]:
 
 def run_sweep(args) -> int:
     """Every built-in accuracy track on every CPU target; a Markdown table at the end (docs/measurement.md)."""
-    from suite.records.provenance import collect
+    from suite.records.provenance import cpu_info
     from suite.tracks import TRACKS
 
     tracks = [name for name in TRACKS.names() if getattr(TRACKS.get(name), "kind", "") != "speed"]
@@ -63,7 +63,7 @@ def run_sweep(args) -> int:
         for target in ("cpu", "cpu-1t", "edge"):
             ok, r = report(track, target, args.tolerance)
             rows.append((track, target, ok, r))
-    cpu = collect()["cpu"]
+    cpu = cpu_info()
     print(f"\n{cpu.get('model')} ({cpu.get('isa_class')}, {cpu.get('logical_cores')} logical cores)\n")
     print("| track | target | harness / bare p50 (µs) | ratio [95% CI] | rounds × queries | verdict |")
     print("| --- | --- | --- | --- | --- | --- |")

@@ -16,11 +16,14 @@ def register(sub):
 
 
 def this_machine() -> str:
-    from suite.measure import between_runs
-    from suite.records import provenance
+    """The id records made here carry (their provenance's cpu and hostname; not the whole provenance, whose
+    package versions and git state cost a second to collect)."""
+    import socket
 
-    prov = provenance.collect()
-    return between_runs.machine_id(prov.get("cpu") or {}, prov.get("hostname"))
+    from suite.measure import between_runs
+    from suite.records.provenance import cpu_info
+
+    return between_runs.machine_id(cpu_info(), socket.gethostname())
 
 
 def run(args) -> int:
@@ -46,13 +49,11 @@ def run(args) -> int:
         if not groups:
             raise ConfigError(f"no --repeat group{' ' + args.group if args.group else ''} in {args.store}")
         for group, records in sorted(groups.items()):
-            why_not = between_runs.contributes(records)
-            if why_not is None and between_runs.machine_of(records[0]) != machine:
-                why_not = "measured on another machine"
-            if why_not:
-                print(f"group {group}: not added ({why_not})")
+            if between_runs.machine_of(records[0]) != machine:
+                print(f"group {group}: not added (measured on another machine)")
+            elif between_runs.add_group(records) is None:
+                print(f"group {group}: not added ({between_runs.contributes(records)})")
             else:
-                between_runs.add_group(records)
                 print(f"group {group}: added ({len(records)} runs)")
     data = between_runs.load(machine)
     if not data or not data.get("targets"):

@@ -28,6 +28,9 @@ import json
 import math
 from pathlib import Path
 
+from suite.measure.latency import is_quick, t975
+from suite.records.sections import read_results
+
 PHASES = ("single_stream", "offline")
 MAX_GROUPS = 20  # per target: the newest groups describe the machine's present state
 DOC = "docs/measurement.md, section Between-run spread"
@@ -45,11 +48,6 @@ def floor_path(machine: str) -> Path:
     return cache_dir() / "between-runs" / f"{machine}.json"
 
 
-def _t975(df: int) -> float:
-    from suite.measure.latency import t975
-    return t975(df)
-
-
 def _run_se(results: dict, phase: str) -> tuple[float, float] | None:
     """(log point estimate, within-run standard error) of one record's speedup in `phase`, from the run's own
     interval: half-width / t(rounds - 1), the t the run used (the standard error is then not understated)."""
@@ -62,7 +60,7 @@ def _run_se(results: dict, phase: str) -> tuple[float, float] | None:
     h = math.log(ci[1] / ci[0]) / 2
     counts = [n for n in (timing.get("rounds"), timing.get("subsessions")) if isinstance(n, int) and n >= 2]
     df = max(1, min(counts) - 1) if counts else 1
-    return math.log(value), h / _t975(df)
+    return math.log(value), h / t975(df)
 
 
 def group_component(records: list[dict], phase: str) -> dict | None:
@@ -83,10 +81,9 @@ def contributes(records: list[dict]) -> str | None:
     ok = [r for r in records if r["status"] == "ok"]
     if len(ok) < 2:
         return "fewer than two successful runs"
-    from suite.measure.latency import is_quick
     if any(is_quick(r["config"].get("latency_settings")) for r in ok):
         return "--quick settings (smoke numbers)"
-    if any(((r["results"].get("timing") or {}).get("load") or {}).get("high") for r in ok):
+    if any(read_results(r).timed_under_high_load for r in ok):
         return "a run was timed under high load"
     if any(r["results"].get("speedup_single_stream_ci") is None for r in ok):
         return "the fp32 baseline itself (no speedup interval)"
@@ -127,10 +124,8 @@ def load(machine: str) -> dict | None:
     path = floor_path(machine)
     try:
         return json.loads(path.read_text())
-    except FileNotFoundError:
+    except (OSError, ValueError):  # none yet, or damaged: records then say they have no floor (not fatal)
         return None
-    except (OSError, ValueError):
-        return None  # a damaged floor file is ignored (records then say they have no floor), not fatal
 
 
 def floor(data: dict | None, target: str) -> dict | None:
@@ -169,7 +164,7 @@ def widen(results: dict, target: str, cpu: dict, hostname: str | None) -> None:
         if not ci or not value or part is None:
             continue
         h = math.log(ci[1] / ci[0]) / 2
-        extra = _t975(part["df"]) * part["tau_log"]
+        extra = t975(part["df"]) * part["tau_log"]
         wide = math.sqrt(h * h + extra * extra)
         timing.setdefault(phase, {})["ci_run"] = list(ci)
         results[f"{key}_ci"] = [value * math.exp(-wide), value * math.exp(wide)]
@@ -187,8 +182,10 @@ def widen(results: dict, target: str, cpu: dict, hostname: str | None) -> None:
 
 
 def describe(found: dict) -> str:
-    """One line: the groups behind a floor and its size per phase (±, 95%, for one run)."""
-    parts = [f"{label} ±{math.expm1(1.96 * found[phase]['tau_log']) * 100:.1f}% (tau {found[phase]['tau_log']:.4f},"
+    """One line: the groups behind a floor and its size per phase (the ± it adds on its own, with the t(df)
+    that `widen` uses)."""
+    parts = [f"{label} ±{math.expm1(t975(found[phase]['df']) * found[phase]['tau_log']) * 100:.1f}% "
+             f"(tau {found[phase]['tau_log']:.4f},"
              f" df {found[phase]['df']})" for phase, label in (("single_stream", "batch 1"), ("offline", "b64"))
              if found.get(phase)]
     return (f"{found['groups']} group(s), {found['runs']} runs, {found['measured'][0]} to {found['measured'][1]} "
