@@ -780,9 +780,10 @@ def entry_view(df, filters: data.Filters, filter_pairs) -> None:
             st.caption(f"speedup 95% intervals: batch 1 {plain(row['speedup_ci'])}"
                        + (f", batch {_fmt(row['throughput_batch'], '.0f')} {plain(row['throughput_speedup_ci'])}"
                           if row.get("throughput_speedup_ci") else ""))
-        between = (((record or {}).get("results") or {}).get("timing") or {}).get("between_runs") or {}
+        timing = (((record or {}).get("results") or {}).get("timing") or {})
+        between = timing.get("between_runs") or {}
         if between.get("applied"):
-            own = (((record or {}).get("results") or {}).get("timing") or {}).get("single_stream", {}).get("ci_run")
+            own = (timing.get("single_stream") or {}).get("ci_run")
             st.caption(f"The intervals include this machine's between-run spread, measured by {between['groups']} "
                        f"`--repeat` group(s) of {between['runs']} runs ({plain(', '.join(between['measured']))}); "
                        + (f"this run's own batch-1 interval: [{own[0]:.2f}, {own[1]:.2f}]. " if own else "")

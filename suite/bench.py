@@ -59,13 +59,12 @@ def per_call_floor_us(runner, inputs: list[np.ndarray], n: int = 20000, rounds: 
     if stub is None:
         return 0.0
     bare = bare_call(stub)
+    loops = {"predict": stub.predict, "bare": bare}
     diffs = []
     for r in range(rounds):
-        p = b = 0.0
-        for which in (("p", "b") if r % 2 == 0 else ("b", "p")):
-            t = float(np.percentile(bare_loop(stub.predict if which == "p" else bare, inputs, n), 50))
-            p, b = (t, b) if which == "p" else (p, t)
-        diffs.append(p - b)
+        p50 = {name: float(np.percentile(bare_loop(loops[name], inputs, n), 50))
+               for name in (("predict", "bare") if r % 2 == 0 else ("bare", "predict"))}
+        diffs.append(p50["predict"] - p50["bare"])
     return max(0.0, float(np.median(diffs)) * 1e6)
 
 

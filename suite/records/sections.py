@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 
-_NAMES: dict[type, tuple[str, ...]] = {}
-_NAME_SETS: dict[type, frozenset] = {}
+_NAMES: dict[type, tuple[tuple[str, ...], frozenset]] = {}  # per section class: its field names, in order and as a set
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,22 +30,25 @@ class _Section:
     _given: frozenset | None = field(default=None, repr=False, compare=False)  # keys present when read
 
     @classmethod
-    def _names(cls) -> tuple[str, ...]:
+    def _name_lists(cls) -> tuple[tuple[str, ...], frozenset]:
         # cached per class: the board's index reads every record's sections (dataclasses.fields() per call was
         # a tenth of a cold 20k-record index build)
-        names = _NAMES.get(cls)
-        if names is None:
-            names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("extra", "_given"))
-        return names
+        found = _NAMES.get(cls)
+        if found is None:
+            names = tuple(f.name for f in dataclasses.fields(cls) if f.name not in ("extra", "_given"))
+            found = _NAMES[cls] = (names, frozenset(names))
+        return found
+
+    @classmethod
+    def _names(cls) -> tuple[str, ...]:
+        return cls._name_lists()[0]
 
     @classmethod
     def from_dict(cls, data):
         """The section of a record's object; None for a null or missing one (non-objects also read as None)."""
         if not isinstance(data, dict):
             return None
-        names = _NAME_SETS.get(cls)
-        if names is None:
-            names = _NAME_SETS[cls] = frozenset(cls._names())
+        names = cls._name_lists()[1]
         values = {}
         for key in names & set(data):
             value = data[key]
