@@ -214,3 +214,41 @@ def test_adding_one_record_to_a_20k_store_costs_one_validation(tmp_path, monkeyp
     assert len(df) == 20_001 and new_file.stem in set(df["id"])
     _, again = board.frame()  # a click with nothing new: nothing read, the same frame
     assert again is df and calls == [new_file.name]
+
+
+def test_fast_parse_and_hash_agree_with_the_json_module(records, tmp_path):
+    """orjson's reading and content id (the index's fast path) equal the json module's and the store's
+    content_id wherever the fast path answers, and it steps aside where they could differ: 19-digit
+    integers, floats the two write differently (1e-05 / 0.00001, 1e+16), NaN and infinity, lone surrogates."""
+    import random
+
+    from suite.paths import PUBLISHED_RESULTS
+    from suite.records.store import RecordStore, content_id
+
+    if index._orjson() is None:
+        pytest.skip("orjson is not installed (the index then takes the json path for every file)")
+    corpus = [*RecordStore(PUBLISHED_RESULTS).records(), *records]
+    rng = random.Random(0)
+    answered = 0
+    for record in corpus:
+        raw = json.dumps(record, indent=1).encode()
+        fast = index._parse_and_hash_fast(raw)
+        assert fast is not None, record["id"]  # every record written today takes the fast path
+        assert fast == (json.loads(raw), content_id(record)), record["id"]
+        answered += 1
+        for value in (1e-05, 1e-07, 1e16, 1.5e300, 10 ** 19, -(10 ** 19), 2 ** 63 - 1, rng.random() * 1e-9,
+                      0.1, 123.25, "\u2028 é 😀 \x00"):
+            candidate = dict(record, extra_value=value)
+            raw = json.dumps(candidate).encode()
+            fast = index._parse_and_hash_fast(raw)
+            if fast is not None:
+                assert fast == (json.loads(raw), content_id(candidate)), (record["id"], value)
+                answered += 1
+            else:  # where it steps aside, the value is one of the kinds it must not answer for
+                assert isinstance(value, (int, float)) and not isinstance(value, bool)
+    assert answered > len(corpus) * 3
+    for text in ('{"a": NaN}', '{"a": Infinity}', '{"a": 1e400}', '{"a": "\\ud800"}', '[1]', '\ufeff{}'):
+        assert index._parse_and_hash_fast(text.encode()) is None, text
+    path = tmp_path / "x.json"
+    path.write_text('{"a": 1e400}')
+    assert "not a finite number" in index.read_record(path)[2] or "cannot hash" in index.read_record(path)[2]
