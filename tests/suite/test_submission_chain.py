@@ -29,7 +29,10 @@ def chain_bundle(tmp_path_factory) -> Path:
     from suite.submission.submit import submit
 
     out = tmp_path_factory.mktemp("chain") / "chain.tar.gz"
-    result = submit(CHAIN, out, tracks=["digits-mlp"], targets=["cpu"], params=PARAMS, settings=QUICK,
+    # cpu-1t, not the 2-thread cpu: these tests are about chains, and the reproduce test below re-times the
+    # bundle's record; digits-mlp's 15-50 µs calls on the 2-thread pool gave batch-64 ratios of 0.81 then 1.86
+    # between two runs on the 2-core VM (docs/measurement.md, `bench harness`), beyond any sane tolerance.
+    result = submit(CHAIN, out, tracks=["digits-mlp"], targets=["cpu-1t"], params=PARAMS, settings=QUICK,
                     measure_memory=False)
     assert [r["status"] for r in result.records] == ["ok"], result.records[0].get("error")
     return result.bundle
