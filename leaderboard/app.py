@@ -780,6 +780,13 @@ def entry_view(df, filters: data.Filters, filter_pairs) -> None:
             st.caption(f"speedup 95% intervals: batch 1 {plain(row['speedup_ci'])}"
                        + (f", batch {_fmt(row['throughput_batch'], '.0f')} {plain(row['throughput_speedup_ci'])}"
                           if row.get("throughput_speedup_ci") else ""))
+            from suite.measure.between_runs import rerun_interval
+            rerun = rerun_interval(row.get("speedup"), [row.get("speedup_ci_low"), row.get("speedup_ci_high")]
+                                   if row.get("speedup_ci_low") is not None else None)
+            if rerun:
+                st.caption(f"A re-run of this configuration on this machine lands, 95%, between {rerun[0]:.2f}× and "
+                           f"{rerun[1]:.2f}× at batch 1 (the interval above is for the machine's speedup; another "
+                           "run's estimate has noise of its own: docs/measurement.md, Re-run intervals).")
         timing = (((record or {}).get("results") or {}).get("timing") or {})
         between = timing.get("between_runs") or {}
         if between.get("applied"):

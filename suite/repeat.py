@@ -102,6 +102,13 @@ def consistency(values: list[float], intervals: list[list[float] | None]) -> lis
             for i, v in enumerate(values)]
 
 
+def rerun_consistency(values: list[float], intervals: list[list[float] | None]) -> list[int]:
+    """For each run i: how many other runs' *re-run* intervals (suite.measure.between_runs.rerun_interval: where
+    another run's estimate falls, 95%) contain its point estimate."""
+    from suite.measure.between_runs import rerun_interval
+    return consistency(values, [rerun_interval(v, ci) for v, ci in zip(values, intervals)])
+
+
 def summary(records: list[dict]) -> dict:
     import numpy as np
 
@@ -114,7 +121,8 @@ def summary(records: list[dict]) -> dict:
         intervals = [r["results"].get(f"{key}_ci") for r in ok]
         out[key] = {"n": len(values), "median": float(np.median(values)), "min": min(values), "max": max(values),
                     "spread_pct": (max(values) - min(values)) / float(np.median(values)) * 100,
-                    "inside_others": consistency(values, intervals)}
+                    "inside_others": consistency(values, intervals),
+                    "inside_others_rerun": rerun_consistency(values, intervals)}
     return out
 
 
@@ -124,5 +132,7 @@ def summary_text(records: list[dict]) -> str:
         label = "speedup (batch 1)" if key == "speedup_single_stream" else "b64 speedup"
         lines.append(f"{label}: median {s['median']:.3f}× over {s['n']} sessions, range {s['min']:.3f}-"
                      f"{s['max']:.3f}× (spread {s['spread_pct']:.1f}% of the median); each estimate inside "
-                     f"{'/'.join(map(str, s['inside_others']))} of the other {s['n'] - 1} sessions' 95% intervals")
+                     f"{'/'.join(map(str, s['inside_others']))} of the other {s['n'] - 1} sessions' 95% confidence "
+                     f"intervals and {'/'.join(map(str, s['inside_others_rerun']))} of their 95% re-run intervals "
+                     "(where another run's estimate falls: docs/measurement.md)")
     return "\n".join(lines) or "no successful repeats"

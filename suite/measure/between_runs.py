@@ -190,3 +190,40 @@ def describe(found: dict) -> str:
              if found.get(phase)]
     return (f"{found['groups']} group(s), {found['runs']} runs, {found['measured'][0]} to {found['measured'][1]} "
             f"({', '.join(found['configurations'])}): {'; '.join(parts) or 'none'}")
+
+
+# -- comparing runs ------------------------------------------------------------------------------------------
+# A record's interval is a confidence interval for the machine's speedup. Another run's *point estimate* has its
+# own noise too, so it falls inside this run's interval less often than 95% (about 83% for two runs of equal
+# width and no between-run effect; 32 of 40 pairs in series E, docs/measurement.md). Whether two runs agree is a
+# question about their difference: log a - log b has variance se_a^2 + se_b^2 (+ 2 tau^2, which widened
+# intervals already carry), so they agree at 95% when |log a - log b| <= sqrt(h_a^2 + h_b^2), each h a run's
+# log half-width. A run's re-run interval is that bound for a run as precise as itself: h * sqrt(2).
+
+
+def _log_half_width(estimate: float, ci, towards: float | None = None) -> float | None:
+    """The interval's half-width on the log scale, on the side facing `towards` (both sides: the wider)."""
+    if not ci or estimate is None or estimate <= 0 or ci[0] <= 0 or not ci[0] <= estimate <= ci[1]:
+        return None
+    low, high = math.log(estimate / ci[0]), math.log(ci[1] / estimate)
+    if towards is None:
+        return max(low, high)
+    return high if towards >= estimate else low
+
+
+def rerun_interval(estimate: float | None, ci) -> list[float] | None:
+    """95% interval for the point estimate of another run of the same configuration on the same machine and
+    target, as precise as this one: each side of the run's interval widened by sqrt(2) on the log scale. None
+    without an interval (the fp32 baseline, older records)."""
+    h_low, h_high = _log_half_width(estimate, ci, 0.0), _log_half_width(estimate, ci, math.inf)
+    if h_low is None or h_high is None:
+        return None
+    return [estimate * math.exp(-math.sqrt(2) * h_low), estimate * math.exp(math.sqrt(2) * h_high)]
+
+
+def agree(a: float | None, ci_a, b: float | None, ci_b) -> bool | None:
+    """Do two runs' speed estimates agree within both runs' noise (95%)? None when either lacks an interval."""
+    h_a, h_b = _log_half_width(a, ci_a, b), _log_half_width(b, ci_b, a)
+    if h_a is None or h_b is None:
+        return None
+    return abs(math.log(a) - math.log(b)) <= math.sqrt(h_a * h_a + h_b * h_b) + 1e-12

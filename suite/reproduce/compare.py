@@ -15,7 +15,10 @@ is reproducible there:
   embed version strings and metadata, so the same
   model's file differs by tens of bytes between machines; a different model differs by far more).
 - **speedup_single_stream / speedup_offline**: the speed ratios against fp32 of the same session, within
-  ±speedup_rel — only when both machines are of the same ISA class (suite/records/provenance.py,
+  ±speedup_rel, or — where both records carry 95% intervals — within both runs' noise (the two estimates'
+  log difference inside sqrt(h_o^2 + h_n^2): suite.measure.between_runs.agree; a noisy tiny model on a
+  2-thread pool can differ 2x between two honest runs, and then says so in its intervals) — only when both
+  machines are of the same ISA class (suite/records/provenance.py,
   `record_isa_class`: int8 speed depends on VNNI / AMX / dot-product instructions). Across classes the line is
   context and says "speed not comparable: <isa> vs <isa>"; it never fails the verdict.
 
@@ -26,6 +29,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from suite import rules
+from suite.measure.between_runs import agree
 from suite.records.sections import Results, Size, read_results
 from suite.reproduce.verdict import RECORD, Verdict
 
@@ -116,8 +120,18 @@ def _speed(verdict: Verdict, original: dict, rerun: dict, tol: Tolerances) -> No
         elif e is None or m is None:
             verdict.add(key, e is None and m is None, e, m, "x", f"±{tol.speedup_rel:.0%}")
         else:
-            verdict.add(key, abs(m / e - 1) <= tol.speedup_rel + 1e-9, round(e, 4), round(m, 4), "x",
-                        f"±{tol.speedup_rel:.0%}")
+            within = abs(m / e - 1) <= tol.speedup_rel + 1e-9
+            ci_o, ci_n = getattr(res_o, f"{key}_ci"), getattr(res_n, f"{key}_ci")
+            noise = agree(e, ci_o, m, ci_n)
+            note = ""
+            if not within and noise:
+                note = (f"outside ±{tol.speedup_rel:.0%} but within both runs' 95% noise (intervals "
+                        f"[{ci_o[0]:.3f}, {ci_o[1]:.3f}] and [{ci_n[0]:.3f}, {ci_n[1]:.3f}])")
+            elif not within and noise is False:
+                note = (f"outside ±{tol.speedup_rel:.0%} and beyond both runs' 95% noise (intervals "
+                        f"[{ci_o[0]:.3f}, {ci_o[1]:.3f}] and [{ci_n[0]:.3f}, {ci_n[1]:.3f}])")
+            verdict.add(key, within or bool(noise), round(e, 4), round(m, 4), "x",
+                        f"±{tol.speedup_rel:.0%} or within both runs' 95% noise", note=note)
     if not comparable:
         verdict.notes.append(f"speed not comparable: {isa_o} vs {isa_n} (the original was measured on a CPU of "
                              "another ISA class; its speed ratios are shown, not judged)")

@@ -169,3 +169,23 @@ def test_cli_adds_a_stores_groups_shows_and_resets(tmp_path, capsys):
     capsys.readouterr()
     assert main(["between-runs", "show"]) == 0
     assert "no between-run spread measured" in capsys.readouterr().out
+
+
+def test_rerun_interval_and_agreement():
+    """A re-run interval is the run's interval widened sqrt(2)x per side on the log scale (another run's estimate
+    has noise too); two runs agree when their log difference is within sqrt(h_a^2 + h_b^2)."""
+    low, high = between_runs.rerun_interval(1.5, [1.4, 1.6])
+    assert math.log(1.5 / low) == pytest.approx(math.sqrt(2) * math.log(1.5 / 1.4))
+    assert math.log(high / 1.5) == pytest.approx(math.sqrt(2) * math.log(1.6 / 1.5))
+    assert between_runs.rerun_interval(1.5, None) is None
+    assert between_runs.rerun_interval(1.5, [1.6, 1.7]) is None  # an interval that misses its estimate: not used
+    # equal intervals ±h: agreement reaches sqrt(2) h, exactly the re-run interval's reach
+    h = 0.05
+    edge = 1.0 * math.exp(math.sqrt(2) * h)
+    ci = lambda v: [v * math.exp(-h), v * math.exp(h)]  # noqa: E731
+    assert between_runs.agree(1.0, ci(1.0), edge * 0.999, ci(edge * 0.999)) is True
+    assert between_runs.agree(1.0, ci(1.0), edge * 1.001, ci(edge * 1.001)) is False
+    assert between_runs.agree(1.0, ci(1.0), 1.2, None) is None
+    # the side facing the other estimate counts: a long upper tail reaches a higher re-run
+    assert between_runs.agree(1.0, [0.99, 1.5], 1.2, [1.19, 1.21]) is True
+    assert between_runs.agree(1.0, [0.8, 1.01], 1.2, [1.19, 1.21]) is False

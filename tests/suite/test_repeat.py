@@ -20,7 +20,8 @@ def test_repeat_runs_fresh_sessions_and_summarises(tmp_path, capsys):
     assert len({r["config"]["repeat"]["group"] for r in records}) == 1
     assert len({r["provenance"]["session"] for r in records}) == 2  # independent sessions
     assert len({r["config"]["run_key"] for r in records}) == 1      # one configuration
-    assert "median" in out and "over 2 sessions" in out and "95% intervals" in out
+    assert "median" in out and "over 2 sessions" in out and "95% confidence intervals" in out
+    assert "95% re-run intervals" in out
     # smoke settings never define the machine's between-run spread
     assert "not added to this machine's between-run spread: --quick settings" in out
 
@@ -32,6 +33,8 @@ def test_summary_counts_estimates_inside_the_others_intervals():
     s = summary(recs)
     assert s["speedup_single_stream"]["median"] == 1.02 and s["speedup_single_stream"]["inside_others"] == [1, 1, 0]
     assert s["speedup_offline"]["spread_pct"] == 0
+    # re-run intervals: each side sqrt(2) wider on the log scale (1.0 [0.95, 1.05] -> [0.930, 1.072])
+    assert s["speedup_single_stream"]["inside_others_rerun"] == [1, 1, 0]
 
 
 def test_bad_tags_and_suite_repeat_are_refused(capsys):

@@ -51,6 +51,23 @@ def test_default_tolerances(change, failing):
                      "speedup_single_stream", "speedup_offline"]
 
 
+def test_speed_outside_the_tolerance_passes_only_within_both_runs_noise():
+    """Two honest runs of a noisy configuration can differ beyond ±15%; where both records carry 95% intervals the
+    check asks whether the difference is beyond both runs' noise (suite.measure.between_runs.agree)."""
+    def with_ci(single, ci):
+        record = _record(single=single)
+        record["results"]["speedup_single_stream_ci"] = ci
+        return record
+    noisy = record_verdict(with_ci(1.40, [1.18, 1.66]), with_ci(1.70, [1.45, 2.00]))  # +21%, wide intervals
+    (check,) = [c for c in noisy.checks if c.name == "speedup_single_stream"]
+    assert check.passed and "within both runs' 95% noise" in check.note, check
+    precise = record_verdict(with_ci(1.40, [1.38, 1.42]), with_ci(1.70, [1.68, 1.72]))  # +21%, ±1.5% each
+    (check,) = [c for c in precise.checks if c.name == "speedup_single_stream"]
+    assert check.passed is False and "beyond both runs' 95% noise" in check.note
+    one_sided = record_verdict(with_ci(1.40, [1.18, 1.66]), _record(single=1.70))  # the re-run has no interval
+    assert "speedup_single_stream" in one_sided.failed_checks()
+
+
 def test_speed_across_isa_classes_is_shown_not_judged():
     """A record made on an AVX-512 VNNI Xeon, re-run on an AVX2 EPYC: int8 speed ratios differ by design."""
     verdict = record_verdict(_record(single=3.5, offline=4.0, cpu=VNNI), _record(single=1.2, offline=1.5))
