@@ -99,7 +99,8 @@ def bare_loop(call, inputs: list[np.ndarray], n: int) -> list[float]:
 def bench_harness(track_name: str = "mnist-lenet5", target_name: str = "cpu", rounds: int = 10,
                   queries: int | None = None, workdir=None, tolerance: float = 0.05,
                   max_seconds: float = 60.0) -> dict:
-    """Harness vs bare loop in interleaved rounds (H B B H ...). Each round pair gives one ratio; their 95%
+    """Harness vs bare loop in interleaved rounds, with an A/A control (a second bare loop: H B A, B A H, ...). Each
+    round gives one harness/bare ratio; their 95%
     batch-means interval (batch_means_interval) says how sure the overhead figure is. After `rounds`, round
     pairs are added until the interval decides the ±tolerance question (inside it, or wholly outside) or
     `max_seconds` pass. `queries` per round default to ~0.3 s of calls (at least 200, at most 2000)."""
@@ -125,16 +126,22 @@ def bench_harness(track_name: str = "mnist-lenet5", target_name: str = "cpu", ro
         queries = int(min(2000, max(200, 0.3 / max(float(np.median(warm)), 1e-7))))
     settings = LatencySettings(warmup=50, min_queries=queries, min_seconds=0.0, rounds=1, adaptive=False,
                                subsessions=1)
-    harness, bare = [], []
+    # the A/A control: a second bare loop on its own copies of the inputs, timed in the same rounds. Its ratio to
+    # the bare loop is what the method reads when nothing differs: the resolution of this comparison here.
+    inputs_aa = [x_i.copy() for x_i in inputs]
+    harness, bare, control = [], [], []
     start = time.perf_counter()
     verdict = None
+    orders = (("h", "b", "a"), ("b", "a", "h"), ("a", "h", "b"), ("h", "a", "b"), ("b", "h", "a"), ("a", "b", "h"))
     while True:
         r = len(harness)
-        for which in (("h", "b") if r % 2 == 0 else ("b", "h")):
+        for which in orders[r % len(orders)]:  # each loop in each position equally often
             if which == "h":
                 harness.append(measure_single_stream({"m": runner.predict}, {"m": x}, settings)["m"]["p50_ms"])
-            else:
+            elif which == "b":
                 bare.append(float(np.percentile(bare_loop(call, inputs, queries), 50) * 1e3))
+            else:
+                control.append(float(np.percentile(bare_loop(call, inputs_aa, queries), 50) * 1e3))
         if len(harness) < rounds or len(harness) % 2:
             continue
         interval = batch_means_interval(float(np.median(harness)) / float(np.median(bare)),
@@ -144,14 +151,17 @@ def bench_harness(track_name: str = "mnist-lenet5", target_name: str = "cpu", ro
         if verdict != "undecided" or elapsed + 2 * elapsed / len(harness) > max_seconds:
             break
     p50_h, p50_b = float(np.median(harness)), float(np.median(bare))
+    control_interval = batch_means_interval(float(np.median(control)) / p50_b, [a / b for a, b in zip(control, bare)])
     floor_ms = per_call_floor_us(runner, inputs) / 1e3
     return {"track": track_name, "target": target_name, "harness_p50_ms": p50_h, "bare_p50_ms": p50_b,
             "overhead_ratio": p50_h / p50_b, "overhead_ratio_ci": interval["ci95"], "verdict": verdict,
             "overhead_us": (p50_h - p50_b) * 1e3,
             "per_call_floor_us": floor_ms * 1e3, "ratio_excluding_floor": max(p50_h - floor_ms, 0.0) / p50_b,
             "ratio_excluding_floor_ci": _shift(interval["ci95"], floor_ms / p50_b),
+            "control_ratio": control_interval["estimate"], "control_ratio_ci": control_interval["ci95"],
+            "control_verdict": decide(control_interval["ci95"], tolerance),
             "rounds": len(harness), "queries_per_round": queries, "elapsed_s": round(time.perf_counter() - start, 1),
-            "harness_round_p50s": harness, "bare_round_p50s": bare}
+            "harness_round_p50s": harness, "bare_round_p50s": bare, "control_round_p50s": control}
 
 
 BATCHES = 5  # batch-means interval: consecutive round ratios in 5 batches (df 4)

@@ -41,7 +41,13 @@ def report(track: str, target: str, tolerance: float) -> tuple[bool, dict]:
     if r["per_call_floor_us"]:
         print(f"measured per-call floor of the runner on {r['target']}: {r['per_call_floor_us']:.2f} µs; ratio "
               f"excluding it {r['ratio_excluding_floor']:.3f}")
+    aa = r["control_ratio_ci"] or [float("nan")] * 2
+    print(f"A/A control (a second bare loop, same rounds): {r['control_ratio']:.3f} [{aa[0]:.3f}, {aa[1]:.3f}] "
+          f"({r['control_verdict']} ±{tolerance:.0%})")
     ok, how = within(r, tolerance)
+    if not ok and r["control_verdict"] != "within":
+        print(f"note: the A/A control is not within ±{tolerance:.0%} either: two identical loops differ this much "
+              f"here, so this target cannot resolve ±{tolerance:.0%} at this call size on this machine")
     if ok:
         print(f"PASS (tolerance ±{tolerance:.0%} on the {how}, 95% interval inside it)")
     elif r["verdict"] == "undecided":
@@ -65,12 +71,15 @@ def run_sweep(args) -> int:
             rows.append((track, target, ok, r))
     cpu = cpu_info()
     print(f"\n{cpu.get('model')} ({cpu.get('isa_class')}, {cpu.get('logical_cores')} logical cores)\n")
-    print("| track | target | harness / bare p50 (µs) | ratio [95% CI] | rounds × queries | verdict |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| track | target | harness / bare p50 (µs) | ratio [95% CI] | A/A control [95% CI] | rounds × queries "
+          "| verdict |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for track, target, ok, r in rows:
         lo, hi = r["overhead_ratio_ci"]
-        verdict = "pass" if ok else r["verdict"]
+        alo, ahi = r["control_ratio_ci"] or [float("nan")] * 2
+        verdict = "pass" if ok else r["verdict"] + (" (A/A not within either)" if r["control_verdict"] != "within"
+                                                    else "")
         print(f"| {track} | {target} | {r['harness_p50_ms'] * 1e3:.2f} / {r['bare_p50_ms'] * 1e3:.2f} | "
-              f"**{r['overhead_ratio']:.3f}** [{lo:.3f}, {hi:.3f}] | {r['rounds']} × {r['queries_per_round']} | "
-              f"{verdict} |")
+              f"**{r['overhead_ratio']:.3f}** [{lo:.3f}, {hi:.3f}] | {r['control_ratio']:.3f} [{alo:.3f}, {ahi:.3f}] | "
+              f"{r['rounds']} × {r['queries_per_round']} | {verdict} |")
     return 0 if all(row[2] for row in rows) else 1

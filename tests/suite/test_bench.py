@@ -12,6 +12,10 @@ def test_bench_harness_measures_both_loops(tmp_path):
     assert r["overhead_ratio"] == r["harness_p50_ms"] / r["bare_p50_ms"]
     low, high = r["overhead_ratio_ci"]
     assert low < r["overhead_ratio"] < high and r["verdict"] in ("within", "outside", "undecided")
+    # the A/A control: a second bare loop in the same rounds, its own ratio and interval
+    assert len(r["control_round_p50s"]) == len(r["bare_round_p50s"]) == r["rounds"]
+    c_low, c_high = r["control_ratio_ci"]
+    assert c_low < r["control_ratio"] < c_high and r["control_verdict"] in ("within", "outside", "undecided")
 
 
 def test_the_verdict_needs_the_interval_to_decide():
