@@ -233,9 +233,11 @@ def test_fast_parse_and_hash_agree_with_the_json_module(records, tmp_path):
     for record in corpus:
         raw = json.dumps(record, indent=1).encode()
         fast = index._parse_and_hash_fast(raw)
-        assert fast is not None, record["id"]  # every record written today takes the fast path
-        assert fast == (json.loads(raw), content_id(record)), record["id"]
-        answered += 1
+        if fast is None:  # only a record holding a float the two libraries may write differently steps aside
+            assert not index._floats_write_alike(record), record["id"]
+        else:
+            assert fast == (json.loads(raw), content_id(record)), record["id"]
+            answered += 1
         for value in (1e-05, 1e-07, 1e16, 1.5e300, 10 ** 19, -(10 ** 19), 2 ** 63 - 1, rng.random() * 1e-9,
                       0.1, 123.25, "\u2028 é 😀 \x00"):
             candidate = dict(record, extra_value=value)
