@@ -165,7 +165,7 @@ def frame_from_rows(df):
         df[column] = df[column].fillna(False).astype(bool)
     for column, _, kind in COLUMNS:  # missing text is "" (never NaN, which is truthy)
         if kind == "str":
-            df[column] = df[column].fillna("").astype(object)
+            df[column] = df[column].fillna("").astype("str")
     current = {track: current_reference_sha256(track) for track in df["track"].dropna().unique()}
     df["reference_current"] = [None if not current.get(t) or not sha else sha == current[t]
                                for t, sha in zip(df["track"], df["reference_sha256"])]
