@@ -17,7 +17,6 @@ import functools
 import hashlib
 import json
 import os
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -214,11 +213,12 @@ def _parse_and_hash_fast(raw: bytes) -> tuple[dict, str] | None:
         return None
     if not isinstance(record, dict) or not _floats_write_alike(record):
         return None
+    from suite.records.store import content_id
+
     try:
-        canonical = orjson.dumps({k: v for k, v in record.items() if k != "id"}, option=orjson.OPT_SORT_KEYS)
+        return record, content_id(record, lambda body: orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
     except orjson.JSONEncodeError:
         return None
-    return record, hashlib.sha256(canonical).hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=1)

@@ -132,8 +132,12 @@ def is_reproduction(record: dict) -> bool:
     return _confirms(record, verdict_passed(record))
 
 
+def _contradicts(record: dict, confirms: bool) -> bool:
+    return record.get("kind") == "reproduction" and not confirms
+
+
 def is_failed_reproduction(record: dict) -> bool:
-    return record.get("kind") == "reproduction" and not is_reproduction(record)
+    return _contradicts(record, is_reproduction(record))
 
 
 def _get(d, *keys):
@@ -277,7 +281,7 @@ def record_row(record: dict) -> dict:
         "error_type": err.get("type"), "error_phase": err.get("phase"), "error_message": err.get("message"),
         "commit": str(_get(prov, "code", "commit") or "")[:10],
         "reference_sha256": str(prov.get("checkpoint_sha256") or ""),
-        "confirms": confirms, "contradicts": record.get("kind") == "reproduction" and not confirms,
+        "confirms": confirms, "contradicts": _contradicts(record, confirms),
         "verdict_of": of, "verdict_passed": passed,
         "paper": paper,
         "paper_title": str(verdict.title or "") if paper else None,

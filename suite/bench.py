@@ -99,11 +99,10 @@ def bare_loop(call, inputs: list[np.ndarray], n: int) -> list[float]:
 def bench_harness(track_name: str = "mnist-lenet5", target_name: str = "cpu", rounds: int = 10,
                   queries: int | None = None, workdir=None, tolerance: float = 0.05,
                   max_seconds: float = 60.0) -> dict:
-    """Harness vs bare loop in interleaved rounds, with an A/A control (a second bare loop: H B A, B A H, ...). Each
-    round gives one harness/bare ratio; their 95%
-    batch-means interval (batch_means_interval) says how sure the overhead figure is. After `rounds`, round
-    pairs are added until the interval decides the ±tolerance question (inside it, or wholly outside) or
-    `max_seconds` pass. `queries` per round default to ~0.3 s of calls (at least 200, at most 2000)."""
+    """Harness vs bare loop in interleaved rounds, with an A/A control (a second bare loop: H B A, B A H, ...).
+    Each round gives one harness/bare ratio; their 95% batch-means interval (batch_means_interval) says how sure
+    the overhead figure is. After `rounds`, rounds are added until the interval decides the ±tolerance question
+    (inside it, or wholly outside) or `max_seconds` pass. `queries` per round default to ~0.3 s of calls (at least 200, at most 2000)."""
     import tempfile
     from pathlib import Path
 

@@ -201,14 +201,11 @@ def describe(found: dict) -> str:
 # log half-width. A run's re-run interval is that bound for a run as precise as itself: h * sqrt(2).
 
 
-def _log_half_width(estimate: float, ci, towards: float | None = None) -> float | None:
-    """The interval's half-width on the log scale, on the side facing `towards` (both sides: the wider)."""
+def _log_half_width(estimate: float, ci, towards: float) -> float | None:
+    """The interval's half-width on the log scale, on the side facing `towards`; None without a usable one."""
     if not ci or estimate is None or estimate <= 0 or ci[0] <= 0 or not ci[0] <= estimate <= ci[1]:
         return None
-    low, high = math.log(estimate / ci[0]), math.log(ci[1] / estimate)
-    if towards is None:
-        return max(low, high)
-    return high if towards >= estimate else low
+    return math.log(ci[1] / estimate) if towards >= estimate else math.log(estimate / ci[0])
 
 
 def rerun_interval(estimate: float | None, ci) -> list[float] | None:

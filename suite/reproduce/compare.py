@@ -123,13 +123,9 @@ def _speed(verdict: Verdict, original: dict, rerun: dict, tol: Tolerances) -> No
             within = abs(m / e - 1) <= tol.speedup_rel + 1e-9
             ci_o, ci_n = getattr(res_o, f"{key}_ci"), getattr(res_n, f"{key}_ci")
             noise = agree(e, ci_o, m, ci_n)
-            note = ""
-            if not within and noise:
-                note = (f"outside ±{tol.speedup_rel:.0%} but within both runs' 95% noise (intervals "
-                        f"[{ci_o[0]:.3f}, {ci_o[1]:.3f}] and [{ci_n[0]:.3f}, {ci_n[1]:.3f}])")
-            elif not within and noise is False:
-                note = (f"outside ±{tol.speedup_rel:.0%} and beyond both runs' 95% noise (intervals "
-                        f"[{ci_o[0]:.3f}, {ci_o[1]:.3f}] and [{ci_n[0]:.3f}, {ci_n[1]:.3f}])")
+            note = "" if within or noise is None else (
+                f"outside ±{tol.speedup_rel:.0%} {'but within' if noise else 'and beyond'} both runs' 95% noise "
+                f"(intervals [{ci_o[0]:.3f}, {ci_o[1]:.3f}] and [{ci_n[0]:.3f}, {ci_n[1]:.3f}])")
             verdict.add(key, within or bool(noise), round(e, 4), round(m, 4), "x",
                         f"±{tol.speedup_rel:.0%} or within both runs' 95% noise", note=note)
     if not comparable:
